@@ -1,0 +1,117 @@
+package io.loupe.forward;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import io.loupe.hooks.HookKind;
+import io.loupe.hooks.HookPoint;
+import io.loupe.hooks.Hooks;
+import io.loupe.model.LanguageModel;
+import io.loupe.model.TokenBatch;
+import io.loupe.tensor.SafetensorsWriter;
+import io.loupe.tokenize.PromptTokenizer;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The work of {@code loupe forward}: tokenises prompts, runs them in batches of similar length, and
+ * collects {@code <id>.logits} {@code [seq, vocab]} and {@code <id>.<hook>} (batch dimension dropped,
+ * padding cut away; {@code attn.hook_pattern} is {@code [heads, seq, seq]}) as float32 tensors, the
+ * layout of the shared reference test vectors.
+ */
+public final class ForwardRunner {
+    /** What a run did, for the summary line. */
+    public record Summary(int prompts, long tokens, int batches, double seconds) {
+        public double tokensPerSecond() {
+            return tokens / Math.max(seconds, 1e-9);
+        }
+    }
+
+    private record Tokenised(Prompt prompt, long[] ids) {
+    }
+
+    private ForwardRunner() {
+    }
+
+    /**
+     * @param tokenizer may be null when every prompt carries token ids
+     * @param progress  receives a line after each batch
+     */
+    public static Summary run(LanguageModel model, PromptTokenizer tokenizer, List<Prompt> prompts, List<HookPoint> hooks,
+                              int batchSize, SafetensorsWriter out, Consumer<String> progress) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        }
+        model.validate(hooks);
+        List<Tokenised> items = tokenise(model, tokenizer, prompts);
+        // Sorting by length keeps padding, and so wasted compute, small; outputs are keyed by id.
+        items.sort(Comparator.comparingInt(t -> t.ids().length));
+        long start = System.nanoTime();
+        long tokens = 0;
+        int batches = 0;
+        for (int from = 0; from < items.size(); from += batchSize) {
+            List<Tokenised> chunk = items.subList(from, Math.min(items.size(), from + batchSize));
+            try (NDManager m = model.manager().newSubManager()) {
+                TokenBatch batch = TokenBatch.of(m, chunk.stream().map(Tokenised::ids).toList(), 0);
+                Hooks h = Hooks.none().capture(hooks);
+                NDArray logits = model.forward(batch, h);
+                for (int b = 0; b < chunk.size(); b++) {
+                    int len = batch.lengths()[b];
+                    String id = chunk.get(b).prompt().id();
+                    out.put(id + ".logits", f32(logits.get(new NDIndex("{}, :{}", b, len))));
+                    for (HookPoint p : hooks) {
+                        out.put(id + "." + p, f32(trim(h.captured(p), p, b, len)));
+                    }
+                }
+                tokens += batch.realTokens();
+            }
+            batches++;
+            double s = (System.nanoTime() - start) / 1e9;
+            progress.accept(String.format("batch %d/%d, %d tokens, %.0f tokens/s", batches,
+                    (items.size() + batchSize - 1) / batchSize, tokens, tokens / s));
+        }
+        return new Summary(items.size(), tokens, batches, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** One example's real positions of a captured activation, batch dimension dropped. */
+    static NDArray trim(NDArray activation, HookPoint p, int b, int len) {
+        if (p.kind() == HookKind.ATTN_PATTERN) {
+            return activation.get(new NDIndex("{}, :, :{}, :{}", b, len, len));
+        }
+        return activation.get(new NDIndex("{}, :{}", b, len));
+    }
+
+    private static NDArray f32(NDArray a) {
+        return a.getDataType() == DataType.FLOAT32 ? a : a.toType(DataType.FLOAT32, false);
+    }
+
+    private static List<Tokenised> tokenise(LanguageModel model, PromptTokenizer tokenizer, List<Prompt> prompts) {
+        int vocab = model.config().vocabSize();
+        List<Tokenised> out = new ArrayList<>();
+        for (Prompt p : prompts) {
+            long[] ids;
+            if (p.tokenIds() != null) {
+                ids = p.tokenIds();
+            } else if (tokenizer == null) {
+                throw new IllegalArgumentException("prompt '" + p.id() + "' has text but the model has no tokenizer.json");
+            } else {
+                ids = tokenizer.encode(p.text());
+            }
+            for (long id : ids) {
+                if (id < 0 || id >= vocab) {
+                    throw new IllegalArgumentException("prompt '" + p.id() + "': token id " + id + " is outside the vocabulary [0, "
+                            + vocab + ")");
+                }
+            }
+            if (ids.length == 0) {
+                throw new IllegalArgumentException("prompt '" + p.id() + "' tokenises to no tokens");
+            }
+            out.add(new Tokenised(p, ids));
+        }
+        return out;
+    }
+}

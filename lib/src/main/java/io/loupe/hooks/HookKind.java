@@ -1,0 +1,51 @@
+package io.loupe.hooks;
+
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/**
+ * The kinds of hook point inside one transformer block, named as TransformerLens names them.
+ * Shapes are those the model hands to hooks, with the batch dimension first.
+ */
+public enum HookKind {
+    /** Residual stream entering the block. {@code [batch, seq, d_model]} */
+    RESID_PRE("hook_resid_pre"),
+    /** Residual stream after attention, before the MLP. {@code [batch, seq, d_model]} */
+    RESID_MID("hook_resid_mid"),
+    /** Residual stream leaving the block. {@code [batch, seq, d_model]} */
+    RESID_POST("hook_resid_post"),
+    /** Attention output after the output projection. {@code [batch, seq, d_model]} */
+    ATTN_OUT("hook_attn_out"),
+    /** MLP output after the down projection. {@code [batch, seq, d_model]} */
+    MLP_OUT("hook_mlp_out"),
+    /** Per-head attention-weighted values, before the output projection. {@code [batch, seq, heads, d_head]} */
+    ATTN_Z("attn.hook_z"),
+    /** Attention probabilities after softmax. {@code [batch, heads, query, key]} */
+    ATTN_PATTERN("attn.hook_pattern"),
+    /** MLP hidden activation entering the down projection (silu(gate) * up for SwiGLU). {@code [batch, seq, d_mlp]} */
+    MLP_POST("mlp.hook_post");
+
+    private final String suffix;
+
+    HookKind(String suffix) {
+        this.suffix = suffix;
+    }
+
+    /** The name after {@code blocks.{l}.}, e.g. {@code attn.hook_z}. */
+    public String suffix() {
+        return suffix;
+    }
+
+    static HookKind fromSuffix(String suffix) {
+        for (HookKind k : values()) {
+            if (k.suffix.equals(suffix)) {
+                return k;
+            }
+        }
+        return null;
+    }
+
+    static String allSuffixes() {
+        return Arrays.stream(values()).map(HookKind::suffix).collect(Collectors.joining(", "));
+    }
+}

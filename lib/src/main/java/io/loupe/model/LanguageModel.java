@@ -1,0 +1,48 @@
+package io.loupe.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.loupe.hooks.HookPoint;
+import io.loupe.hooks.Hooks;
+
+import java.util.List;
+
+/** A causal language model whose every hook point can be read, replaced and differentiated. */
+public interface LanguageModel extends AutoCloseable {
+
+    ModelConfig config();
+
+    /** The manager that owns the weights; make batch managers with {@code manager().newSubManager()}. */
+    NDManager manager();
+
+    /** The float type the weights and activations use (float32 by default). */
+    DataType dataType();
+
+    default Device device() {
+        return manager().getDevice();
+    }
+
+    /**
+     * Runs the model over a batch, calling {@code hooks} at every hook point.
+     *
+     * @return logits {@code [batch, seq, vocab]}, in the batch's manager
+     */
+    NDArray forward(TokenBatch batch, Hooks hooks);
+
+    /** Every hook point this model exposes, in forward order. */
+    default List<HookPoint> hookPoints() {
+        return HookPoint.all(config().numLayers());
+    }
+
+    /** Throws, listing the valid names, if a hook point does not exist in this model. */
+    default void validate(Iterable<HookPoint> points) {
+        for (HookPoint p : points) {
+            p.validate(config().numLayers());
+        }
+    }
+
+    @Override
+    void close();
+}

@@ -1,0 +1,223 @@
+package io.loupe.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
+import io.loupe.hooks.HookKind;
+import io.loupe.hooks.HookPoint;
+import io.loupe.hooks.Hooks;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Llama family (Llama 2/3 without rope scaling, TinyLlama, llama2.c exports, Qwen2 with its q/k/v
+ * bias) over DJL NDArrays, in Hugging Face's weight layout.
+ *
+ * <pre>
+ * x = embed[ids]                                   [B, T, D]
+ * for each block l:
+ *   resid_pre  = x
+ *   h = rmsnorm(x) * g_attn
+ *   q, k, v = h Wq^T (+bq), h Wk^T (+bk), h Wv^T (+bv)   per head, rotary on q and k (rotate-half layout)
+ *   pattern = softmax(q k^T / sqrt(d_head) + causal_and_padding_mask)   [B, H, Tq, Tk]
+ *   z = pattern v                                   [B, T, H, d_head]  (k, v shared by groupSize query heads)
+ *   attn_out = z Wo^T;  resid_mid = x + attn_out
+ *   h = rmsnorm(resid_mid) * g_mlp
+ *   mlp_post = silu(h Wgate^T) * (h Wup^T)           [B, T, d_mlp]
+ *   mlp_out = mlp_post Wdown^T;  resid_post = resid_mid + mlp_out
+ * logits = (rmsnorm(x) * g_final) Wunembed^T         [B, T, V]
+ * </pre>
+ *
+ * Positions count real tokens only (cumulative sum of the mask), so left and right padding give
+ * the same values at real positions.
+ */
+public final class LlamaModel implements LanguageModel {
+    /** Added to disallowed attention scores; finite so a row with no allowed key stays NaN-free. */
+    private static final float MASKED = -1e30f;
+
+    private record Block(NDArray attnNorm, NDArray wq, NDArray bq, NDArray wk, NDArray bk, NDArray wv, NDArray bv,
+                         NDArray wo, NDArray mlpNorm, NDArray wGate, NDArray wUp, NDArray wDown) {
+    }
+
+    private final ModelConfig cfg;
+    private final NDManager manager;
+    private final DataType dtype;
+    private final NDArray embed;
+    private final NDArray finalNorm;
+    private final NDArray unembed;
+    private final NDArray invFreq;
+    private final List<Block> blocks = new ArrayList<>();
+
+    /** Builds the model from weights already checked against {@link #expectedTensors}. */
+    LlamaModel(ModelConfig cfg, Map<String, NDArray> w, NDManager manager) {
+        this.cfg = cfg;
+        this.manager = manager;
+        this.embed = w.get("model.embed_tokens.weight");
+        this.dtype = embed.getDataType();
+        this.finalNorm = w.get("model.norm.weight");
+        this.unembed = cfg.tieWordEmbeddings() ? embed : w.get("lm_head.weight");
+        for (int l = 0; l < cfg.numLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            blocks.add(new Block(w.get(p + "input_layernorm.weight"),
+                    w.get(p + "self_attn.q_proj.weight"), w.get(p + "self_attn.q_proj.bias"),
+                    w.get(p + "self_attn.k_proj.weight"), w.get(p + "self_attn.k_proj.bias"),
+                    w.get(p + "self_attn.v_proj.weight"), w.get(p + "self_attn.v_proj.bias"),
+                    w.get(p + "self_attn.o_proj.weight"), w.get(p + "post_attention_layernorm.weight"),
+                    w.get(p + "mlp.gate_proj.weight"), w.get(p + "mlp.up_proj.weight"), w.get(p + "mlp.down_proj.weight")));
+        }
+        float[] inv = new float[cfg.dHead() / 2];
+        for (int i = 0; i < inv.length; i++) {
+            inv[i] = (float) (1.0 / Math.pow(cfg.ropeTheta(), (2.0 * i) / cfg.dHead()));
+        }
+        this.invFreq = manager.create(inv).toType(dtype, false);
+    }
+
+    /** Tensor name to shape, for every weight this architecture reads. */
+    static Map<String, long[]> expectedTensors(ModelConfig c) {
+        Map<String, long[]> t = new LinkedHashMap<>();
+        long d = c.dModel(), q = (long) c.numHeads() * c.dHead(), kv = (long) c.numKvHeads() * c.dHead();
+        t.put("model.embed_tokens.weight", new long[]{c.vocabSize(), d});
+        for (int l = 0; l < c.numLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            t.put(p + "input_layernorm.weight", new long[]{d});
+            t.put(p + "self_attn.q_proj.weight", new long[]{q, d});
+            t.put(p + "self_attn.k_proj.weight", new long[]{kv, d});
+            t.put(p + "self_attn.v_proj.weight", new long[]{kv, d});
+            if (c.attentionBias()) {
+                t.put(p + "self_attn.q_proj.bias", new long[]{q});
+                t.put(p + "self_attn.k_proj.bias", new long[]{kv});
+                t.put(p + "self_attn.v_proj.bias", new long[]{kv});
+            }
+            t.put(p + "self_attn.o_proj.weight", new long[]{d, q});
+            t.put(p + "post_attention_layernorm.weight", new long[]{d});
+            t.put(p + "mlp.gate_proj.weight", new long[]{c.dMlp(), d});
+            t.put(p + "mlp.up_proj.weight", new long[]{c.dMlp(), d});
+            t.put(p + "mlp.down_proj.weight", new long[]{d, c.dMlp()});
+        }
+        t.put("model.norm.weight", new long[]{d});
+        if (!c.tieWordEmbeddings()) {
+            t.put("lm_head.weight", new long[]{c.vocabSize(), d});
+        }
+        return t;
+    }
+
+    @Override
+    public NDArray forward(TokenBatch batch, Hooks hooks) {
+        validate(hooks.points());
+        NDManager m = batch.manager();
+        long bsz = batch.batchSize(), seq = batch.seqLen();
+        NDArray x;
+        NDArray mask;
+        NDArray cos;
+        NDArray sin;
+        try (NDScope setup = new NDScope()) {
+            x = embed.get(m, new NDIndex("{}", batch.ids().flatten())).reshape(bsz, seq, cfg.dModel());
+            NDArray real = batch.maskAs(dtype);
+            mask = attentionMask(real);
+            NDArray positions = real.cumSum(1).sub(1).maximum(0);                       // [B, T]
+            NDArray angles = positions.expandDims(-1).mul(invFreq.reshape(1, 1, -1));  // [B, T, d_head/2]
+            angles = angles.concat(angles, 2).expandDims(2);                           // [B, T, 1, d_head]
+            cos = angles.cos();
+            sin = angles.sin();
+            NDScope.unregister(x, mask, cos, sin);
+        }
+        for (int l = 0; l < blocks.size(); l++) {
+            try (NDScope layer = new NDScope()) {
+                x = block(l, blocks.get(l), x, mask, cos, sin, hooks);
+                NDScope.unregister(x);
+            }
+        }
+        try (NDScope head = new NDScope()) {
+            NDArray logits = Linear.linear(rmsNorm(x, finalNorm), unembed).singletonOrThrow();
+            NDScope.unregister(logits);
+            return logits;
+        }
+    }
+
+    private NDArray block(int l, Block w, NDArray x, NDArray mask, NDArray cos, NDArray sin, Hooks hooks) {
+        long bsz = x.getShape().get(0), seq = x.getShape().get(1);
+        int heads = cfg.numHeads(), kvHeads = cfg.numKvHeads(), dHead = cfg.dHead();
+        x = hooks.apply(HookPoint.of(l, HookKind.RESID_PRE), x);
+
+        NDArray h = rmsNorm(x, w.attnNorm());
+        NDArray q = linear(h, w.wq(), w.bq()).reshape(bsz, seq, heads, dHead);
+        NDArray k = linear(h, w.wk(), w.bk()).reshape(bsz, seq, kvHeads, dHead);
+        NDArray v = linear(h, w.wv(), w.bv()).reshape(bsz, seq, kvHeads, dHead);
+        q = rotate(q, cos, sin).transpose(0, 2, 1, 3);                      // [B, H, T, dh]
+        k = repeatKv(rotate(k, cos, sin)).transpose(0, 2, 3, 1);            // [B, H, dh, T]
+        v = repeatKv(v).transpose(0, 2, 1, 3);                              // [B, H, T, dh]
+        NDArray scores = q.matMul(k).mul(1.0 / Math.sqrt(dHead)).add(mask);
+        NDArray pattern = hooks.apply(HookPoint.of(l, HookKind.ATTN_PATTERN), scores.softmax(-1));
+        NDArray z = hooks.apply(HookPoint.of(l, HookKind.ATTN_Z), pattern.matMul(v).transpose(0, 2, 1, 3));
+        NDArray attnOut = linear(z.reshape(bsz, seq, (long) heads * dHead), w.wo(), null);
+        attnOut = hooks.apply(HookPoint.of(l, HookKind.ATTN_OUT), attnOut);
+        x = hooks.apply(HookPoint.of(l, HookKind.RESID_MID), x.add(attnOut));
+
+        h = rmsNorm(x, w.mlpNorm());
+        NDArray gate = linear(h, w.wGate(), null);
+        NDArray post = gate.mul(Activation.sigmoid(gate)).mul(linear(h, w.wUp(), null));
+        post = hooks.apply(HookPoint.of(l, HookKind.MLP_POST), post);
+        NDArray mlpOut = hooks.apply(HookPoint.of(l, HookKind.MLP_OUT), linear(post, w.wDown(), null));
+        return hooks.apply(HookPoint.of(l, HookKind.RESID_POST), x.add(mlpOut));
+    }
+
+    /** Additive mask {@code [B, 1, Tq, Tk]}: 0 where key k is real and k &lt;= q, MASKED elsewhere. */
+    private NDArray attentionMask(NDArray real) {
+        long seq = real.getShape().get(1);
+        NDArray idx = real.getManager().arange(0, (int) seq, 1, DataType.INT64);
+        NDArray causal = idx.reshape(seq, 1).gte(idx.reshape(1, seq));                  // [Tq, Tk]
+        NDArray keyReal = real.gt(0).reshape(real.getShape().get(0), 1, 1, seq);         // [B, 1, 1, Tk]
+        NDArray allowed = causal.reshape(1, 1, seq, seq).logicalAnd(keyReal).toType(dtype, false);
+        return allowed.neg().add(1).mul(MASKED);
+    }
+
+    /** RMSNorm: {@code x / sqrt(mean(x^2) + eps) * g} over the last axis. */
+    private NDArray rmsNorm(NDArray x, NDArray g) {
+        NDArray ms = x.square().mean(new int[]{-1}, true);
+        return x.div(ms.add(cfg.rmsNormEps()).sqrt()).mul(g);
+    }
+
+    /** Rotary embedding in the rotate-half layout: {@code x cos + [-x2, x1] sin}. x: {@code [B, T, heads, d_head]}. */
+    private static NDArray rotate(NDArray x, NDArray cos, NDArray sin) {
+        NDList halves = x.split(2, 3);
+        NDArray rotated = halves.get(1).neg().concat(halves.get(0), 3);
+        return x.mul(cos).add(rotated.mul(sin));
+    }
+
+    /** Repeats each key/value head for the query heads of its group: {@code [B, T, kv, dh] -> [B, T, H, dh]}. */
+    private NDArray repeatKv(NDArray kv) {
+        return cfg.groupSize() == 1 ? kv : kv.repeat(2, cfg.groupSize());
+    }
+
+    private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        return bias == null ? Linear.linear(x, weight).singletonOrThrow() : Linear.linear(x, weight, bias).singletonOrThrow();
+    }
+
+    @Override
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public NDManager manager() {
+        return manager;
+    }
+
+    @Override
+    public DataType dataType() {
+        return dtype;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,133 @@
+package io.loupe.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import io.loupe.tensor.SafetensorsWriter;
+import io.loupe.tensor.TensorDtype;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Writes a random-init Llama-family model in Hugging Face layout, so tests and benchmarks never need a
+ * download. Weights are N(0, 0.02) like the Hugging Face initialiser, norms are ones. The tokenizer is a
+ * byte-fallback BPE over single characters and a few merges (needs vocab >= 300; smaller models get none).
+ *
+ * @param layers     transformer blocks
+ * @param dModel     residual width
+ * @param heads      query heads
+ * @param kvHeads    key/value heads (must divide heads)
+ * @param dMlp       MLP width
+ * @param vocab      vocabulary size
+ * @param seed       seed of the weight generator
+ * @param tied       tie the unembedding to the embedding
+ * @param qkvBias    write q/k/v biases and call the architecture Qwen2ForCausalLM
+ * @param dtype      stored weight type: F32, F16 or BF16
+ * @param shards     1 for model.safetensors, more for a sharded index
+ */
+public record RandomModelWriter(int layers, int dModel, int heads, int kvHeads, int dMlp, int vocab, long seed,
+                                boolean tied, boolean qkvBias, TensorDtype dtype, int shards) {
+
+    public RandomModelWriter {
+        if (dtype != TensorDtype.F32 && dtype != TensorDtype.F16 && dtype != TensorDtype.BF16) {
+            throw new IllegalArgumentException("weights dtype must be F32, F16 or BF16, got " + dtype);
+        }
+        if (shards < 1) {
+            throw new IllegalArgumentException("shards must be >= 1");
+        }
+    }
+
+    /** The defaults of {@code loupe make-model}: a small model for quick tests. */
+    public static RandomModelWriter small(long seed) {
+        return new RandomModelWriter(2, 64, 4, 2, 128, 320, seed, true, false, TensorDtype.F32, 1);
+    }
+
+    public ModelConfig config() {
+        return new ModelConfig(qkvBias ? "Qwen2ForCausalLM" : "LlamaForCausalLM", dModel, dMlp, layers, heads, kvHeads,
+                dModel / heads, vocab, 1e-5, 10000.0, tied, qkvBias, 1, 2);
+    }
+
+    public void write(Path dir) throws IOException {
+        ModelConfig cfg = config();
+        Files.createDirectories(dir);
+        Map<String, long[]> shapes = LlamaModel.expectedTensors(cfg);
+        List<SafetensorsWriter> files = new ArrayList<>();
+        for (int i = 0; i < shards; i++) {
+            files.add(new SafetensorsWriter().metadata("format", "pt"));
+        }
+        Map<String, String> weightMap = new TreeMap<>();
+        try (NDManager m = Runtime.newManager(Device.cpu())) {
+            Runtime.engine().setRandomSeed((int) seed);
+            int i = 0;
+            for (var e : shapes.entrySet()) {
+                Shape shape = new Shape(e.getValue());
+                boolean norm = e.getKey().endsWith("norm.weight");
+                NDArray w = norm ? m.ones(shape) : m.randomNormal(0f, 0.02f, shape, DataType.FLOAT32);
+                int shard = i++ * shards / shapes.size();
+                files.get(shard).put(e.getKey(), w.toType(dtype.djl(), false));
+                weightMap.put(e.getKey(), shardName(shard));
+            }
+            if (shards == 1) {
+                files.get(0).write(dir.resolve("model.safetensors"));
+            } else {
+                for (int s = 0; s < shards; s++) {
+                    files.get(s).write(dir.resolve(shardName(s)));
+                }
+                JsonObject index = new JsonObject();
+                index.add("metadata", new JsonObject());
+                index.add("weight_map", new GsonBuilder().create().toJsonTree(weightMap));
+                Files.writeString(dir.resolve("model.safetensors.index.json"), pretty(index));
+            }
+        }
+        Files.writeString(dir.resolve("config.json"), pretty(configJson(cfg)));
+        if (vocab >= RandomTokenizer.MIN_VOCAB) {
+            Files.writeString(dir.resolve("tokenizer.json"), pretty(RandomTokenizer.tokenizerJson(vocab)));
+            Files.writeString(dir.resolve("tokenizer_config.json"), pretty(RandomTokenizer.tokenizerConfig()));
+        }
+    }
+
+    private String shardName(int s) {
+        return shards == 1 ? "model.safetensors" : String.format("model-%05d-of-%05d.safetensors", s + 1, shards);
+    }
+
+    private JsonObject configJson(ModelConfig c) {
+        JsonObject o = new JsonObject();
+        JsonArray archs = new JsonArray();
+        archs.add(c.architecture());
+        o.add("architectures", archs);
+        o.addProperty("model_type", qkvBias ? "qwen2" : "llama");
+        o.addProperty("hidden_size", c.dModel());
+        o.addProperty("intermediate_size", c.dMlp());
+        o.addProperty("num_hidden_layers", c.numLayers());
+        o.addProperty("num_attention_heads", c.numHeads());
+        o.addProperty("num_key_value_heads", c.numKvHeads());
+        o.addProperty("vocab_size", c.vocabSize());
+        o.addProperty("max_position_embeddings", 2048);
+        o.addProperty("rms_norm_eps", c.rmsNormEps());
+        o.addProperty("rope_theta", c.ropeTheta());
+        o.addProperty("hidden_act", "silu");
+        o.addProperty("tie_word_embeddings", c.tieWordEmbeddings());
+        o.addProperty("attention_bias", c.attentionBias());
+        o.addProperty("bos_token_id", c.bosTokenId());
+        o.addProperty("eos_token_id", c.eosTokenId());
+        o.addProperty("torch_dtype", Map.of(TensorDtype.F32, "float32", TensorDtype.F16, "float16", TensorDtype.BF16, "bfloat16")
+                .get(dtype));
+        o.addProperty("seed", seed);
+        return o;
+    }
+
+    static String pretty(JsonObject o) {
+        return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(o) + "\n";
+    }
+}

@@ -1,0 +1,57 @@
+package io.loupe.model;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+
+/**
+ * The DJL PyTorch engine, started offline: libtorch and its JNI come from the jars on the classpath
+ * (pytorch-native-cpu or -cu128, pytorch-jni), never from the network.
+ */
+public final class Runtime {
+    private Runtime() {
+    }
+
+    /** The PyTorch engine; sets DJL's offline switch first unless the caller already set it. */
+    public static synchronized Engine engine() {
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+        return Engine.getEngine("PyTorch");
+    }
+
+    /** A new root manager on {@code device}. */
+    public static NDManager newManager(Device device) {
+        return engine().newBaseManager(device);
+    }
+
+    /**
+     * Parses a device spec: {@code cpu}, {@code gpu} (first GPU), {@code gpu:N}, or {@code auto}
+     * (first GPU if the engine sees one, else CPU).
+     */
+    public static Device device(String spec) {
+        String s = spec == null ? "auto" : spec.trim().toLowerCase();
+        if (s.equals("auto")) {
+            return engine().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+        }
+        if (s.equals("cpu")) {
+            return Device.cpu();
+        }
+        if (s.equals("gpu") || s.equals("cuda")) {
+            return requireGpu(0);
+        }
+        if (s.startsWith("gpu:") || s.startsWith("cuda:")) {
+            return requireGpu(Integer.parseInt(s.substring(s.indexOf(':') + 1)));
+        }
+        throw new IllegalArgumentException("unknown device '" + spec + "': use cpu, gpu, gpu:N or auto");
+    }
+
+    private static Device requireGpu(int id) {
+        int n = engine().getGpuCount();
+        if (id >= n) {
+            throw new IllegalArgumentException("device gpu:" + id + " asked for, but the engine sees " + n
+                    + " GPU(s); a GPU needs the CUDA build (mvn package -Pcuda)");
+        }
+        return Device.gpu(id);
+    }
+}

@@ -1,0 +1,123 @@
+package io.loupe.tensor;
+
+import ai.djl.ndarray.NDArray;
+import com.google.gson.Gson;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.Channels;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Collects host tensors and writes them as one safetensors file, names sorted, header padded to 8 bytes
+ * (the layout of the reference implementation). The file is written to a temporary name and moved into
+ * place, so a crash never leaves a truncated file under the final name.
+ */
+public final class SafetensorsWriter {
+    /** A tensor held on the host: dtype, shape and little-endian bytes. */
+    public record HostTensor(TensorDtype dtype, long[] shape, ByteBuffer data) {
+        /** Copies an NDArray (any device) to the host, keeping its dtype; the copy outlives the array. */
+        public static HostTensor of(NDArray array) {
+            // toByteBuffer may alias native memory that is freed with the array's manager: copy it out.
+            ByteBuffer view = array.toByteBuffer().order(ByteOrder.nativeOrder());
+            ByteBuffer bytes = ByteBuffer.allocate(view.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+            if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+                bytes.put(view).flip();
+            } else {
+                throw new UnsupportedOperationException("big-endian hosts are not supported");
+            }
+            return new HostTensor(TensorDtype.of(array.getDataType()), array.getShape().getShape(), bytes);
+        }
+
+        public static HostTensor ofFloats(float[] values, long... shape) {
+            ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            b.asFloatBuffer().put(values);
+            return new HostTensor(TensorDtype.F32, shape, b);
+        }
+    }
+
+    private final Map<String, HostTensor> tensors = new TreeMap<>();
+    private final Map<String, String> metadata = new TreeMap<>();
+
+    public SafetensorsWriter put(String name, HostTensor tensor) {
+        if (tensors.putIfAbsent(name, tensor) != null) {
+            throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
+        }
+        return this;
+    }
+
+    public SafetensorsWriter put(String name, NDArray array) {
+        return put(name, HostTensor.of(array));
+    }
+
+    public SafetensorsWriter metadata(String key, String value) {
+        metadata.put(key, value);
+        return this;
+    }
+
+    public int size() {
+        return tensors.size();
+    }
+
+    public void write(Path path) throws IOException {
+        JsonObject header = new JsonObject();
+        long offset = 0;
+        for (Map.Entry<String, HostTensor> e : tensors.entrySet()) {
+            HostTensor t = e.getValue();
+            long len = t.data().remaining();
+            JsonObject info = new JsonObject();
+            info.addProperty("dtype", t.dtype().name());
+            JsonArray shape = new JsonArray();
+            for (long d : t.shape()) {
+                shape.add(d);
+            }
+            info.add("shape", shape);
+            JsonArray offsets = new JsonArray();
+            offsets.add(offset);
+            offsets.add(offset + len);
+            info.add("data_offsets", offsets);
+            header.add(e.getKey(), info);
+            offset += len;
+        }
+        if (!metadata.isEmpty()) {
+            JsonObject meta = new JsonObject();
+            metadata.forEach(meta::addProperty);
+            header.add("__metadata__", meta);
+        }
+        byte[] json = new Gson().toJson(header).getBytes(StandardCharsets.UTF_8);
+        int padded = (json.length + 7) / 8 * 8;
+        ByteBuffer prefix = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+        prefix.putLong(padded).put(json);
+        while (prefix.hasRemaining()) {
+            prefix.put((byte) ' ');
+        }
+        prefix.flip();
+
+        Path parent = path.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempFile(parent, "." + path.getFileName(), ".tmp");
+        try (OutputStream out = Files.newOutputStream(tmp); WritableByteChannel ch = Channels.newChannel(out)) {
+            ch.write(prefix);
+            for (HostTensor t : tensors.values()) {
+                ByteBuffer d = t.data().duplicate();
+                while (d.hasRemaining()) {
+                    ch.write(d);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}
