@@ -75,7 +75,7 @@ public record RandomModelWriter(int layers, int dModel, int heads, int kvHeads, 
                 boolean norm = e.getKey().endsWith("norm.weight");
                 NDArray w = norm ? m.ones(shape) : m.randomNormal(0f, 0.02f, shape, DataType.FLOAT32);
                 int shard = i++ * shards / shapes.size();
-                files.get(shard).put(e.getKey(), w.toType(dtype.djl(), false));
+                files.get(shard).put(e.getKey(), SafetensorsWriter.HostTensor.of(w, dtype));
                 weightMap.put(e.getKey(), shardName(shard));
             }
             if (shards == 1) {
@@ -128,6 +128,6 @@ public record RandomModelWriter(int layers, int dModel, int heads, int kvHeads, 
     }
 
     static String pretty(JsonObject o) {
-        return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(o) + "\n";
+        return new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create().toJson(o) + "\n";
     }
 }

@@ -1,6 +1,7 @@
 package io.loupe.model;
 
 import com.google.gson.JsonArray;
+import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 
 import java.util.ArrayList;
@@ -47,7 +48,10 @@ final class RandomTokenizer {
         }
         JsonObject model = new JsonObject();
         model.addProperty("type", "BPE");
+        model.add("dropout", JsonNull.INSTANCE);
         model.addProperty("unk_token", "<unk>");
+        model.add("continuing_subword_prefix", JsonNull.INSTANCE);
+        model.add("end_of_word_suffix", JsonNull.INSTANCE);
         model.addProperty("fuse_unk", true);
         model.addProperty("byte_fallback", true);
         JsonObject v = new JsonObject();
@@ -59,18 +63,25 @@ final class RandomTokenizer {
 
         JsonObject t = new JsonObject();
         t.addProperty("version", "1.0");
+        t.add("truncation", JsonNull.INSTANCE);
+        t.add("padding", JsonNull.INSTANCE);
         JsonArray added = new JsonArray();
         String[] special = {"<unk>", "<s>", "</s>"};
         for (int i = 0; i < special.length; i++) {
             JsonObject s = new JsonObject();
             s.addProperty("id", i);
             s.addProperty("content", special[i]);
-            s.addProperty("special", true);
+            s.addProperty("single_word", false);
+            s.addProperty("lstrip", false);
+            s.addProperty("rstrip", false);
             s.addProperty("normalized", false);
+            s.addProperty("special", true);
             added.add(s);
         }
         t.add("added_tokens", added);
         t.add("normalizer", normalizer());
+        t.add("pre_tokenizer", JsonNull.INSTANCE);
+        t.add("post_processor", JsonNull.INSTANCE);
         t.add("decoder", decoder());
         t.add("model", model);
         return t;

@@ -141,10 +141,16 @@ public final class SafetensorsFile {
     public NDArray load(NDManager manager, String name, DataType target) throws IOException {
         Entry e = entry(name);
         ByteBuffer buf = bytes(name);
-        ByteBuffer staging = ByteBuffer.allocateDirect(buf.remaining()).order(ByteOrder.nativeOrder());
-        staging.put(buf).flip();
         Shape shape = new Shape(e.shape());
         DataType source = TensorDtype.parse(e.dtype(), path).djl();
+        ByteBuffer staging;
+        if (source == DataType.BFLOAT16) {
+            staging = Bfloat16.toFloat32(buf);
+            source = DataType.FLOAT32;
+        } else {
+            staging = ByteBuffer.allocateDirect(buf.remaining()).order(ByteOrder.nativeOrder());
+            staging.put(buf).flip();
+        }
         // DJL wraps a direct buffer without copying, and the GC frees that buffer once it is unreachable:
         // copy into memory libtorch owns (a fresh tensor) while the staging buffer is still held here.
         try (NDArray view = manager.create(staging, shape, source)) {

@@ -1,6 +1,7 @@
 package io.loupe.tensor;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -37,6 +38,15 @@ public final class SafetensorsWriter {
                 throw new UnsupportedOperationException("big-endian hosts are not supported");
             }
             return new HostTensor(TensorDtype.of(array.getDataType()), array.getShape().getShape(), bytes);
+        }
+
+        /** Copies an NDArray to the host stored as {@code dtype} (F32, F16 or BF16). */
+        public static HostTensor of(NDArray array, TensorDtype dtype) {
+            if (dtype == TensorDtype.BF16) {
+                HostTensor f32 = of(array.getDataType() == DataType.FLOAT32 ? array : array.toType(DataType.FLOAT32, false));
+                return new HostTensor(TensorDtype.BF16, f32.shape(), Bfloat16.fromFloat32(f32.data()));
+            }
+            return of(array.getDataType() == dtype.djl() ? array : array.toType(dtype.djl(), false));
         }
 
         public static HostTensor ofFloats(float[] values, long... shape) {
