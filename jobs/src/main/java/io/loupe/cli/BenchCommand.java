@@ -1,0 +1,83 @@
+package io.loupe.cli;
+
+import io.loupe.bench.ForwardBenchmark;
+import io.loupe.model.LanguageModel;
+import io.loupe.model.ModelLoader;
+import io.loupe.model.RandomModelWriter;
+import io.loupe.model.Runtime;
+import io.loupe.tensor.TensorDtype;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code loupe bench <what>}: performance figures, each beside the ceiling or peer it is judged against. */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; see each subcommand.",
+        subcommands = {BenchCommand.Forward.class})
+final class BenchCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    @Command(name = "forward", mixinStandardHelpOptions = true,
+            description = {"Forward tokens/s and GFLOP/s for stories260k (if ../shared is present) and a random 25M model",
+                    "(d=512, 8 layers, d_mlp=1376, 8 heads), beside the measured fp32 matmul ceiling of this machine."})
+    static final class Forward implements Callable<Integer> {
+        @Option(names = "--batch", defaultValue = "8", description = "Sequences per pass (default: ${DEFAULT-VALUE}).")
+        int batch;
+        @Option(names = "--seq", defaultValue = "256", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).")
+        int seq;
+        @Option(names = "--repeats", defaultValue = "5", description = "Timed passes after one warm-up; the best is reported.")
+        int repeats;
+        @Option(names = "--device", defaultValue = "auto", description = "cpu, gpu, gpu:N or auto (default: ${DEFAULT-VALUE}).")
+        String device;
+        @Option(names = "--model", description = "Also benchmark this model directory.")
+        Path extra;
+
+        @Override
+        public Integer call() throws Exception {
+            List<ForwardBenchmark.Result> results = new ArrayList<>();
+            double ceiling;
+            try (var m = Runtime.newManager(Runtime.device(device))) {
+                ceiling = ForwardBenchmark.matmulGflops(m, 2048, 5);
+            }
+            Path shared = Workspace.sharedOrNull();
+            if (shared != null) {
+                results.add(measure("stories260k", shared.resolve("models/stories260k")));
+            } else {
+                Console.info("bench: ../shared not found; skipping stories260k");
+            }
+            Path m25 = Workspace.out("bench").resolve("random-25m");
+            if (!Files.exists(m25.resolve("config.json"))) {
+                Console.info("bench: generating the 25M random model at " + m25);
+                new RandomModelWriter(8, 512, 8, 8, 1376, 512, 0, false, false, TensorDtype.F32, 1).write(m25);
+            }
+            results.add(measure("random-25m", m25));
+            if (extra != null) {
+                results.add(measure(extra.getFileName().toString(), extra));
+            }
+            System.out.printf("%nfp32 matmul 2048x2048 ceiling: %.1f GFLOP/s (%s)%n", ceiling, Runtime.device(device));
+            System.out.printf("%-14s %9s %12s %10s %10s %9s%n", "model", "batch", "tokens/s", "s/batch", "GFLOP/s", "ceiling");
+            for (ForwardBenchmark.Result r : results) {
+                System.out.printf("%-14s %4d x %-4d %12.0f %10.3f %10.1f %8.0f%%%n", r.name(), r.batch(), r.seq(), r.tokensPerSecond(),
+                        r.secondsPerBatch(), r.gflops(), 100 * r.gflops() / ceiling);
+            }
+            return 0;
+        }
+
+        private ForwardBenchmark.Result measure(String name, Path dir) throws java.io.IOException {
+            try (LanguageModel model = ModelLoader.load(dir, Runtime.device(device))) {
+                Console.info("bench: " + name + " " + batch + " x " + seq + ", " + repeats + " timed passes");
+                return ForwardBenchmark.forward(name, model, batch, seq, repeats, 0);
+            }
+        }
+    }
+}

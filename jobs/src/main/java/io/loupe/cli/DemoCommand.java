@@ -1,0 +1,86 @@
+package io.loupe.cli;
+
+import io.loupe.forward.Prompt;
+import io.loupe.hooks.HookKind;
+import io.loupe.hooks.HookPoint;
+import io.loupe.model.Generator;
+import io.loupe.model.LanguageModel;
+import io.loupe.model.ModelLoader;
+import io.loupe.model.RandomModelWriter;
+import io.loupe.model.Runtime;
+import io.loupe.tensor.TensorDtype;
+import io.loupe.tokenize.PromptTokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code loupe demo}: the pipeline so far on the embedded default, printing where every output is. */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Runs the pipeline on the embedded default: forward (logits + hooks to safetensors) and a greedy continuation.",
+                "Uses ../shared/models/stories260k when present, else a generated random model (and says which)."})
+final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "Model directory (default: stories260k from ../shared, else a random model).")
+    Path model;
+
+    @Option(names = "--prompt", defaultValue = "Once upon a time", description = "Text to continue (default: ${DEFAULT-VALUE}).")
+    String prompt;
+
+    @Option(names = "--tokens", defaultValue = "40", description = "Tokens to generate (default: ${DEFAULT-VALUE}).")
+    int tokens;
+
+    @Option(names = "--out", description = "Output folder (default: out/demo in the checkout).")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = out != null ? out : Workspace.out("demo");
+        Files.createDirectories(dir);
+        Path modelDir = chooseModel(dir);
+        Path prompts = dir.resolve("prompts.jsonl");
+        Files.writeString(prompts, """
+                {"id": "story", "text": "Once upon a time, there was a little girl named Lily."}
+                {"id": "park", "text": "Tom and Lily went to the park. Tom gave the ball to"}
+                """);
+        Path forwardOut = dir.resolve("forward.safetensors");
+        try (LanguageModel m = ModelLoader.load(modelDir, Runtime.device("auto"))) {
+            int last = m.config().numLayers() - 1;
+            List<HookPoint> hooks = List.of(HookPoint.of(0, HookKind.MLP_POST), HookPoint.of(last, HookKind.RESID_POST),
+                    HookPoint.of(last, HookKind.ATTN_PATTERN));
+            List<Prompt> list = io.loupe.forward.PromptReader.readJsonl(prompts);
+            ForwardCommand.run(m, modelDir, list, hooks, 8, forwardOut);
+            try (PromptTokenizer tok = PromptTokenizer.load(modelDir, m.config())) {
+                long[] ids = Generator.greedy(m, tok.encode(prompt), tokens, m.config().eosTokenId());
+                System.out.println();
+                System.out.println("greedy continuation (" + m.device() + "):");
+                System.out.println("  " + tok.decode(ids));
+            }
+        }
+        System.out.println();
+        System.out.println("outputs:");
+        System.out.println("  model     " + modelDir);
+        System.out.println("  prompts   " + prompts);
+        System.out.println("  forward   " + forwardOut + "  (<id>.logits, <id>.blocks.*; open with safetensors.numpy.load_file)");
+        return 0;
+    }
+
+    private Path chooseModel(Path dir) throws java.io.IOException {
+        if (model != null) {
+            Console.info("demo: using the model given, " + model);
+            return model;
+        }
+        Path shared = Workspace.sharedOrNull();
+        if (shared != null) {
+            Path stories = shared.resolve("models/stories260k");
+            Console.info("demo: using the trained stories260k model from " + stories);
+            return stories;
+        }
+        Path random = dir.resolve("random-model");
+        Console.info("demo: ../shared not found; generating a random model (its text is noise) at " + random);
+        new RandomModelWriter(4, 64, 8, 4, 172, 512, 0, true, false, TensorDtype.F32, 1).write(random);
+        return random;
+    }
+}

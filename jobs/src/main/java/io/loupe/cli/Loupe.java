@@ -1,0 +1,37 @@
+package io.loupe.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code scripts/loupe <command>}: the entry point of every Loupe command and job. */
+@Command(name = "loupe", mixinStandardHelpOptions = true, version = "loupe 0.1.0",
+        description = "Interpretability experiments at cluster scale.",
+        subcommands = {ForwardCommand.class, MakeModelCommand.class, DemoCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Loupe implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs a command line and returns its exit code; bad input prints one clear line, not a stack trace. */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new Loupe());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof IllegalArgumentException || e instanceof java.io.IOException) {
+                cmd.getErr().println("loupe " + cmd.getCommandName() + ": error: " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,95 @@
+package io.loupe.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.loupe.hooks.Hooks;
+import io.loupe.model.LanguageModel;
+import io.loupe.model.ModelConfig;
+import io.loupe.model.Runtime;
+import io.loupe.model.TokenBatch;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Forward-pass throughput and the matmul ceiling it is judged against, measured in the same process.
+ * FLOPs count each multiply-add as 2: the linear layers, 2·tokens·params, plus attention scores and
+ * mixing over the full {@code seq × seq} square the kernel computes, 4·B·L·T²·H·d_head.
+ */
+public final class ForwardBenchmark {
+    /** One measurement: best-of-repeats throughput. */
+    public record Result(String name, int batch, int seq, double secondsPerBatch, double gflopPerBatch) {
+        public double tokensPerSecond() {
+            return batch * seq / secondsPerBatch;
+        }
+
+        public double gflops() {
+            return gflopPerBatch / secondsPerBatch;
+        }
+    }
+
+    private ForwardBenchmark() {
+    }
+
+    /** Best of {@code repeats} timings of an {@code n×n} fp32 matmul on the model's device, in GFLOP/s. */
+    public static double matmulGflops(NDManager manager, int n, int repeats) {
+        try (NDManager m = manager.newSubManager()) {
+            NDArray a = m.randomNormal(0, 1, new Shape(n, n), DataType.FLOAT32);
+            NDArray b = m.randomNormal(0, 1, new Shape(n, n), DataType.FLOAT32);
+            a.matMul(b).close();
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < repeats; i++) {
+                long t = System.nanoTime();
+                NDArray c = a.matMul(b);
+                c.getFloat(0, 0);   // forces completion on asynchronous devices
+                best = Math.min(best, (System.nanoTime() - t) / 1e9);
+                c.close();
+            }
+            return 2.0 * n * n * n / best / 1e9;
+        }
+    }
+
+    /** Best of {@code repeats} timed forward passes (after one warm-up) over random tokens. */
+    public static Result forward(String name, LanguageModel model, int batch, int seq, int repeats, long seed) {
+        Random rnd = new Random(seed);
+        List<long[]> tokens = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            long[] s = new long[seq];
+            for (int t = 0; t < seq; t++) {
+                s[t] = rnd.nextInt(model.config().vocabSize());
+            }
+            tokens.add(s);
+        }
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i <= repeats; i++) {
+            try (NDManager m = model.manager().newSubManager()) {
+                TokenBatch tb = TokenBatch.of(m, tokens, 0);
+                long t = System.nanoTime();
+                model.forward(tb, Hooks.none()).getFloat(0, 0, 0);
+                double s = (System.nanoTime() - t) / 1e9;
+                if (i > 0) {
+                    best = Math.min(best, s);
+                }
+            }
+        }
+        return new Result(name, batch, seq, best, flops(model.config(), batch, seq) / 1e9);
+    }
+
+    /** FLOPs of one forward pass of {@code batch × seq} tokens. */
+    public static double flops(ModelConfig c, int batch, int seq) {
+        double d = c.dModel(), q = (double) c.numHeads() * c.dHead(), kv = (double) c.numKvHeads() * c.dHead();
+        double perLayer = d * q + 2 * d * kv + q * d + 3 * d * c.dMlp();
+        double params = c.numLayers() * perLayer + d * c.vocabSize();
+        double tokens = (double) batch * seq;
+        double attention = 4.0 * batch * c.numLayers() * (double) seq * seq * q;
+        return 2 * tokens * params + attention;
+    }
+
+    /** Starts the engine so the first timing does not include loading libtorch. */
+    public static void warmUp() {
+        Runtime.engine();
+    }
+}
