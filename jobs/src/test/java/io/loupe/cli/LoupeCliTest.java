@@ -1,0 +1,118 @@
+package io.loupe.cli;
+
+import io.loupe.tensor.SafetensorsFile;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line as a user runs it: outputs, help and error messages. */
+class LoupeCliTest {
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true));
+        System.setErr(new PrintStream(err, true));
+        try {
+            return new Run(Loupe.execute(args), out.toString(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    private static Path shared() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isDirectory(p.resolve("shared/testvectors/stories260k"))) {
+                return p.resolve("shared");
+            }
+        }
+        Assumptions.assumeTrue(false, "../shared not found: skipping the stories260k CLI test");
+        return null;
+    }
+
+    @Test
+    void forwardWritesTheReferenceLayoutAndValues(@TempDir Path tmp) throws IOException {
+        Path shared = shared();
+        Path out = tmp.resolve("f.safetensors");
+        Path prompts = tmp.resolve("p.jsonl");
+        // Text only: exercises the tokenizer on the way, unlike the token ids the reference file also carries.
+        StringBuilder sb = new StringBuilder();
+        for (String line : Files.readAllLines(shared.resolve("testvectors/stories260k/prompts.jsonl"))) {
+            var o = com.google.gson.JsonParser.parseString(line).getAsJsonObject();
+            o.remove("token_ids");
+            sb.append(o).append('\n');
+        }
+        Files.writeString(prompts, sb);
+        Run r = run("forward", "--model", shared.resolve("models/stories260k").toString(), "--prompts", prompts.toString(),
+                "--hooks", "blocks.3.mlp.hook_post,blocks.1.attn.hook_pattern,blocks.4.hook_resid_post", "--out", out.toString(),
+                "--batch-size", "3", "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("forward: 4 prompts"), r.err());
+        SafetensorsFile ours = SafetensorsFile.open(out);
+        SafetensorsFile ref = SafetensorsFile.open(shared.resolve("testvectors/stories260k/reference.safetensors"));
+        assertEquals(4 * 4, ours.entries().size());
+        for (String name : ours.entries().keySet()) {
+            float[] a = floats(ours, name), b = floats(ref, name);
+            assertEquals(b.length, a.length, name);
+            for (int i = 0; i < a.length; i++) {
+                assertTrue(Math.abs(a[i] - b[i]) <= 1e-4, name + "[" + i + "]: " + a[i] + " vs " + b[i]);
+            }
+        }
+    }
+
+    @Test
+    void badInputGetsOneClearLineAndExitCode2(@TempDir Path tmp) throws IOException {
+        Path model = tmp.resolve("m");
+        assertEquals(0, run("make-model", "--layers", "1", "--d-model", "32", "--heads", "2", "--d-mlp", "64", "--vocab", "300",
+                "--out", model.toString()).code());
+        Path prompts = tmp.resolve("p.jsonl");
+        Files.writeString(prompts, "{\"id\": \"a\", \"text\": \"hello\"}\n");
+        Run unknownHook = run("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--hooks", "blocks.0.hook_nope",
+                "--out", tmp.resolve("o.safetensors").toString());
+        assertEquals(2, unknownHook.code());
+        assertTrue(unknownHook.err().contains("unknown hook name 'blocks.0.hook_nope'") && unknownHook.err().contains("mlp.hook_post"),
+                unknownHook.err());
+        Run badLayer = run("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--hooks", "blocks.1.hook_z",
+                "--out", tmp.resolve("o.safetensors").toString());
+        assertEquals(2, badLayer.code());
+        Files.writeString(prompts, "{\"id\": \"a\", \"text\": \"x\"}\n{\"id\": \"a\", \"text\": \"y\"}\n");
+        Run dup = run("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--out", tmp.resolve("o.safetensors").toString());
+        assertEquals(2, dup.code());
+        assertTrue(dup.err().contains(":2: duplicate id 'a'"), dup.err());
+        Files.writeString(prompts, "{\"id\": \"a\", \"text\": \"x\"}\n");
+        Run noModel = run("forward", "--model", tmp.resolve("none").toString(), "--prompts", prompts.toString(), "--out", "x");
+        assertTrue(noModel.code() == 2 && noModel.err().contains("does not exist"), noModel.err());
+        assertTrue(!Files.exists(tmp.resolve("o.safetensors")), "no output after a failure");
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String[] cmd : new String[][]{{"--help"}, {"forward", "--help"}, {"make-model", "--help"}, {"demo", "--help"},
+                {"bench", "--help"}, {"bench", "forward", "--help"}}) {
+            Run r = run(cmd);
+            assertEquals(0, r.code(), String.join(" ", cmd));
+            assertTrue(r.out().contains("Usage: loupe"), r.out());
+        }
+    }
+
+    private static float[] floats(SafetensorsFile f, String name) throws IOException {
+        FloatBuffer fb = f.bytes(name).asFloatBuffer();
+        float[] a = new float[fb.remaining()];
+        fb.get(a);
+        return a;
+    }
+}
