@@ -45,10 +45,7 @@ final class BenchCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             List<ForwardBenchmark.Result> results = new ArrayList<>();
-            double ceiling;
-            try (var m = Runtime.newManager(Runtime.device(device))) {
-                ceiling = ForwardBenchmark.matmulGflops(m, 2048, 5);
-            }
+            double ceiling = ceiling();
             Path shared = Workspace.sharedOrNull();
             if (shared != null) {
                 results.add(measure("stories260k", shared.resolve("models/stories260k")));
@@ -64,6 +61,8 @@ final class BenchCommand implements Runnable {
             if (extra != null) {
                 results.add(measure(extra.getFileName().toString(), extra));
             }
+            // The ceiling is the best matmul rate seen before or after the models: a conservative denominator on noisy hosts.
+            ceiling = Math.max(ceiling, ceiling());
             System.out.printf("%nfp32 matmul 2048x2048 ceiling: %.1f GFLOP/s (%s)%n", ceiling, Runtime.device(device));
             System.out.printf("%-14s %9s %12s %10s %10s %9s%n", "model", "batch", "tokens/s", "s/batch", "GFLOP/s", "ceiling");
             for (ForwardBenchmark.Result r : results) {
@@ -71,6 +70,12 @@ final class BenchCommand implements Runnable {
                         r.secondsPerBatch(), r.gflops(), 100 * r.gflops() / ceiling);
             }
             return 0;
+        }
+
+        private double ceiling() {
+            try (var m = Runtime.newManager(Runtime.device(device))) {
+                return ForwardBenchmark.matmulGflops(m, 2048, 8);
+            }
         }
 
         private ForwardBenchmark.Result measure(String name, Path dir) throws java.io.IOException {

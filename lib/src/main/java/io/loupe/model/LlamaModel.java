@@ -43,8 +43,9 @@ public final class LlamaModel implements LanguageModel {
     /** Added to disallowed attention scores; finite so a row with no allowed key stays NaN-free. */
     private static final float MASKED = -1e30f;
 
-    private record Block(NDArray attnNorm, NDArray wq, NDArray bq, NDArray wk, NDArray bk, NDArray wv, NDArray bv,
-                         NDArray wo, NDArray mlpNorm, NDArray wGate, NDArray wUp, NDArray wDown) {
+    /** One block's weights; q/k/v and gate/up are stacked so each group is one matmul. */
+    private record Block(NDArray attnNorm, NDArray wQkv, NDArray bQkv, NDArray wo, NDArray mlpNorm, NDArray wGateUp,
+                         NDArray wDown) {
     }
 
     private final ModelConfig cfg;
@@ -66,18 +67,29 @@ public final class LlamaModel implements LanguageModel {
         this.unembed = cfg.tieWordEmbeddings() ? embed : w.get("lm_head.weight");
         for (int l = 0; l < cfg.numLayers(); l++) {
             String p = "model.layers." + l + ".";
-            blocks.add(new Block(w.get(p + "input_layernorm.weight"),
-                    w.get(p + "self_attn.q_proj.weight"), w.get(p + "self_attn.q_proj.bias"),
-                    w.get(p + "self_attn.k_proj.weight"), w.get(p + "self_attn.k_proj.bias"),
-                    w.get(p + "self_attn.v_proj.weight"), w.get(p + "self_attn.v_proj.bias"),
-                    w.get(p + "self_attn.o_proj.weight"), w.get(p + "post_attention_layernorm.weight"),
-                    w.get(p + "mlp.gate_proj.weight"), w.get(p + "mlp.up_proj.weight"), w.get(p + "mlp.down_proj.weight")));
+            NDArray qkv = stack(w, p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight");
+            NDArray qkvBias = cfg.attentionBias()
+                    ? stack(w, p + "self_attn.q_proj.bias", p + "self_attn.k_proj.bias", p + "self_attn.v_proj.bias") : null;
+            blocks.add(new Block(w.get(p + "input_layernorm.weight"), qkv, qkvBias, w.get(p + "self_attn.o_proj.weight"),
+                    w.get(p + "post_attention_layernorm.weight"), stack(w, p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"),
+                    w.get(p + "mlp.down_proj.weight")));
         }
         float[] inv = new float[cfg.dHead() / 2];
         for (int i = 0; i < inv.length; i++) {
             inv[i] = (float) (1.0 / Math.pow(cfg.ropeTheta(), (2.0 * i) / cfg.dHead()));
         }
         this.invFreq = manager.create(inv).toType(dtype, false);
+    }
+
+    /** Concatenates weights along the output axis and frees the parts. */
+    private static NDArray stack(Map<String, NDArray> w, String... names) {
+        NDList parts = new NDList();
+        for (String n : names) {
+            parts.add(w.get(n));
+        }
+        NDArray stacked = ai.djl.ndarray.NDArrays.concat(parts, 0);
+        parts.close();
+        return stacked;
     }
 
     /** Tensor name to shape, for every weight this architecture reads. */
@@ -148,9 +160,11 @@ public final class LlamaModel implements LanguageModel {
         x = hooks.apply(HookPoint.of(l, HookKind.RESID_PRE), x);
 
         NDArray h = rmsNorm(x, w.attnNorm());
-        NDArray q = linear(h, w.wq(), w.bq()).reshape(bsz, seq, heads, dHead);
-        NDArray k = linear(h, w.wk(), w.bk()).reshape(bsz, seq, kvHeads, dHead);
-        NDArray v = linear(h, w.wv(), w.bv()).reshape(bsz, seq, kvHeads, dHead);
+        long qWidth = (long) heads * dHead, kvWidth = (long) kvHeads * dHead;
+        NDList qkv = linear(h, w.wQkv(), w.bQkv()).split(new long[]{qWidth, qWidth + kvWidth}, 2);
+        NDArray q = qkv.get(0).reshape(bsz, seq, heads, dHead);
+        NDArray k = qkv.get(1).reshape(bsz, seq, kvHeads, dHead);
+        NDArray v = qkv.get(2).reshape(bsz, seq, kvHeads, dHead);
         q = rotate(q, cos, sin).transpose(0, 2, 1, 3);                      // [B, H, T, dh]
         k = repeatKv(rotate(k, cos, sin)).transpose(0, 2, 3, 1);            // [B, H, dh, T]
         v = repeatKv(v).transpose(0, 2, 1, 3);                              // [B, H, T, dh]
@@ -162,8 +176,9 @@ public final class LlamaModel implements LanguageModel {
         x = hooks.apply(HookPoint.of(l, HookKind.RESID_MID), x.add(attnOut));
 
         h = rmsNorm(x, w.mlpNorm());
-        NDArray gate = linear(h, w.wGate(), null);
-        NDArray post = gate.mul(Activation.sigmoid(gate)).mul(linear(h, w.wUp(), null));
+        NDList gateUp = linear(h, w.wGateUp(), null).split(2, 2);
+        NDArray gate = gateUp.get(0);
+        NDArray post = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1));
         post = hooks.apply(HookPoint.of(l, HookKind.MLP_POST), post);
         NDArray mlpOut = hooks.apply(HookPoint.of(l, HookKind.MLP_OUT), linear(post, w.wDown(), null));
         return hooks.apply(HookPoint.of(l, HookKind.RESID_POST), x.add(mlpOut));
