@@ -26,7 +26,8 @@ public final class Loupe implements Runnable {
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new Loupe());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof IllegalArgumentException || e instanceof java.io.IOException) {
+            // Bad input and a missing runtime are the user's to fix: one line, no stack trace.
+            if (e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof java.io.IOException) {
                 cmd.getErr().println("loupe " + cmd.getCommandName() + ": error: " + e.getMessage());
                 return 2;
             }

@@ -17,7 +17,13 @@ public final class Runtime {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
-        return Engine.getEngine("PyTorch");
+        try {
+            return Engine.getEngine("PyTorch");
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("libtorch could not be loaded (" + e.getMessage() + "). The default build bundles the"
+                    + " CPU libtorch; a -Pcuda build needs PYTORCH_LIBRARY_PATH set to a libtorch 2.7.1+cu128 lib directory,"
+                    + " with PYTORCH_VERSION=2.7.1 and PYTORCH_FLAVOR=cu128", e);
+        }
     }
 
     /** A new root manager on {@code device}. */
