@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code scripts/loupe <command>}: the entry point of every Loupe command and job. */
 @Command(name = "loupe", mixinStandardHelpOptions = true, version = "loupe 0.1.0",
         description = "Interpretability experiments at cluster scale.",
-        subcommands = {ForwardCommand.class, MakeModelCommand.class, DemoCommand.class, BenchCommand.class,
+        subcommands = {ForwardCommand.class, CollectCommand.class, MakeModelCommand.class, DemoCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Loupe implements Runnable {
 
@@ -30,6 +30,14 @@ public final class Loupe implements Runnable {
             if (e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof java.io.IOException) {
                 cmd.getErr().println("loupe " + cmd.getCommandName() + ": error: " + e.getMessage());
                 return 2;
+            }
+            if (e instanceof org.apache.spark.SparkException) {
+                Throwable root = e;
+                while (root.getCause() != null) {
+                    root = root.getCause();
+                }
+                cmd.getErr().println("loupe " + cmd.getCommandName() + ": Spark job failed: " + root + " (the log above has the details)");
+                return 1;
             }
             throw e;
         });

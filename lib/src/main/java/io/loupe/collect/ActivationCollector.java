@@ -8,6 +8,7 @@ import io.loupe.hooks.HookKind;
 import io.loupe.hooks.HookPoint;
 import io.loupe.hooks.Hooks;
 import io.loupe.model.LanguageModel;
+import io.loupe.model.ModelConfig;
 import io.loupe.model.TokenBatch;
 
 import java.util.ArrayList;
@@ -37,7 +38,7 @@ public final class ActivationCollector {
      * @param topK      top next-token logits to store per row (0: none)
      */
     public ActivationCollector(LanguageModel model, List<HookPoint> hooks, ValueDtype dtype, int batchSize, int topK) {
-        validateHooks(model, hooks);
+        validateHooks(model.config(), hooks);
         if (batchSize < 1 || topK < 0 || topK > model.config().vocabSize()) {
             throw new IllegalArgumentException("batch size must be >= 1 and top-k in [0, vocab], got " + batchSize + ", " + topK);
         }
@@ -49,11 +50,11 @@ public final class ActivationCollector {
     }
 
     /** Throws, with the reason, for hooks collect cannot store; shared by the driver's checks. */
-    public static void validateHooks(LanguageModel model, List<HookPoint> hooks) {
+    public static void validateHooks(ModelConfig config, List<HookPoint> hooks) {
         if (hooks.isEmpty()) {
             throw new IllegalArgumentException("collect needs at least one hook");
         }
-        model.validate(hooks);
+        hooks.forEach(p -> p.validate(config.numLayers()));
         for (HookPoint p : hooks) {
             if (p.kind() == HookKind.ATTN_PATTERN) {
                 throw new IllegalArgumentException(p + ": attention patterns have a width that grows with sequence length and are not"
@@ -63,8 +64,7 @@ public final class ActivationCollector {
     }
 
     /** Values per row at a hook: d_model, d_mlp or heads * d_head. */
-    public static int width(LanguageModel model, HookPoint p) {
-        var c = model.config();
+    public static int width(ModelConfig c, HookPoint p) {
         return switch (p.kind()) {
             case MLP_POST -> c.dMlp();
             case ATTN_Z -> c.numHeads() * c.dHead();
@@ -120,7 +120,7 @@ public final class ActivationCollector {
             List<ActivationRow> rows = new ArrayList<>();
             for (HookPoint p : hooks) {
                 NDArray act = h.captured(p);
-                NDArray flat = act.reshape(-1, width(model, p)).get(real).toType(DataType.FLOAT32, false);
+                NDArray flat = act.reshape(-1, width(model.config(), p)).get(real).toType(DataType.FLOAT32, false);
                 byte[][] values = dtype.encodeRows(flat);
                 int r = 0;
                 for (int b = 0; b < chunk.size(); b++) {

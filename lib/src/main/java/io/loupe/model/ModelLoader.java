@@ -62,6 +62,19 @@ public final class ModelLoader {
         }
     }
 
+    /**
+     * Runs every check {@link #load} runs (files, architecture, tensor names and shapes) without reading
+     * any weights, so a driver can validate a model it will not run.
+     */
+    public static ModelConfig inspect(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new InvalidTensorFileException(dir + ": model directory does not exist");
+        }
+        ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
+        checkNamesAndShapes(dir, ModelRegistry.lookup(config.architecture()).expectedTensors(config), weightFiles(dir));
+        return config;
+    }
+
     /** Tensor name to the file that holds it. */
     static Map<String, SafetensorsFile> weightFiles(Path dir) throws IOException {
         Map<String, SafetensorsFile> byTensor = new LinkedHashMap<>();

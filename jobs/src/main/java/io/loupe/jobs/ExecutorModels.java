@@ -1,0 +1,57 @@
+package io.loupe.jobs;
+
+import ai.djl.Device;
+import io.loupe.model.LanguageModel;
+import io.loupe.model.ModelLoader;
+import io.loupe.model.Runtime;
+import io.loupe.tokenize.PromptTokenizer;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
+import org.apache.spark.deploy.SparkHadoopUtil;
+import org.apache.spark.resource.ResourceInformation;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Models loaded once per executor JVM and shared by its tasks (DJL's Spark extension reloads a
+ * predictor per task and exposes no hooks, so Loupe keeps its own cache). The device is the GPU Spark
+ * assigned to the task ({@code spark.task.resource.gpu.amount}), else the {@code fallback} spec.
+ */
+public final class ExecutorModels {
+    /** A loaded model with its tokenizer (null when the model has no tokenizer.json). */
+    public record Loaded(LanguageModel model, PromptTokenizer tokenizer, Path dir) {
+    }
+
+    private static final Map<String, Loaded> CACHE = new ConcurrentHashMap<>();
+
+    private ExecutorModels() {
+    }
+
+    /** The device for the running task: its assigned GPU, else {@code fallback} (cpu, gpu, gpu:N, auto). */
+    public static Device taskDevice(String fallback) {
+        TaskContext tc = TaskContext.get();
+        if (tc != null) {
+            ResourceInformation gpu = tc.resourcesJMap().get("gpu");
+            if (gpu != null && gpu.addresses().length > 0) {
+                return Device.gpu(Integer.parseInt(gpu.addresses()[0]));
+            }
+        }
+        return Runtime.device(fallback);
+    }
+
+    public static Loaded get(String modelUri, Device device) {
+        return CACHE.computeIfAbsent(modelUri + "|" + device, k -> {
+            try {
+                Path dir = ModelFiles.local(modelUri, SparkHadoopUtil.get().newConfiguration(SparkEnv.get().conf()));
+                LanguageModel model = ModelLoader.load(dir, device);
+                PromptTokenizer tok = dir.resolve("tokenizer.json").toFile().exists() ? PromptTokenizer.load(dir, model.config()) : null;
+                return new Loaded(model, tok, dir);
+            } catch (IOException e) {
+                throw new IllegalStateException("could not load model " + modelUri + ": " + e.getMessage(), e);
+            }
+        });
+    }
+}

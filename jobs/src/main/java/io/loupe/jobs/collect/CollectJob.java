@@ -1,0 +1,207 @@
+package io.loupe.jobs.collect;
+
+import com.google.gson.JsonObject;
+import io.loupe.collect.ActivationCollector;
+import io.loupe.hooks.HookPoint;
+import io.loupe.jobs.ModelFiles;
+import io.loupe.model.ModelConfig;
+import io.loupe.model.ModelLoader;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.Metadata;
+import org.apache.spark.sql.types.MetadataBuilder;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.hash;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.pmod;
+
+/**
+ * {@code loupe collect}: prompts to a Parquet activation dataset partitioned by hook.
+ * Everything is checked before work starts (model, hooks, output, input); the input is then written in
+ * chunks, each one Spark job whose output commits whole through Spark's commit protocol, so a failed
+ * task's retry or a rerun never duplicates rows, and {@code --mode resume} adds only the missing examples.
+ */
+public final class CollectJob {
+    /** What a run did; task seconds are Spark's run time of the collect tasks, the Parquet writer's flush included. */
+    public record Summary(long examples, long tokens, long rows, long bytes, long values, Map<String, Long> skipped, long resumedExamples,
+                          int chunks, double seconds, double forwardSeconds, double encodeSeconds, double taskSeconds) {
+        public double bytesPerValue() {
+            return values == 0 ? 0 : (double) bytes / values;
+        }
+    }
+
+    private CollectJob() {
+    }
+
+    public static Summary run(SparkSession spark, CollectOptions options) throws IOException {
+        long start = System.nanoTime();
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        CollectOptions o = options.qualified(hconf);
+        ModelConfig cfg = ModelLoader.inspect(ModelFiles.local(o.model(), hconf));
+        List<HookPoint> hooks = o.hookPoints();
+        ActivationCollector.validateHooks(cfg, hooks);
+
+        Path out = new Path(o.out());
+        FileSystem fs = out.getFileSystem(hconf);
+        boolean exists = fs.exists(out) && fs.listStatus(out).length > 0;
+        Manifest prior = exists ? Manifest.readIfExists(fs, out) : null;
+        prepareOutput(o, fs, out, exists, prior);
+
+        CollectInput.Result in = CollectInput.read(spark, o.input(), o.inputFormat());
+        Dataset<Row> todo = in.valid();
+        long resumed = 0;
+        if (exists && o.mode().equals("resume")) {
+            Dataset<Row> done = spark.read().parquet(o.out()).select("example_id").distinct();
+            resumed = done.count();
+            todo = todo.join(done, todo.col("id").equalTo(done.col("example_id")), "left_anti").select("id", "text", "token_ids");
+        }
+        todo = todo.persist(StorageLevel.MEMORY_AND_DISK());
+        long n = todo.count();
+        int chunks = (int) Math.max(1, (n + o.chunkSize() - 1) / o.chunkSize());
+        int partitions = o.partitions() > 0 ? o.partitions() : spark.sparkContext().defaultParallelism();
+
+        Map<String, Integer> widths = new LinkedHashMap<>();
+        hooks.forEach(p -> widths.put(p.name(), ActivationCollector.width(cfg, p)));
+        JsonObject manifest = manifestJson(o, cfg, widths, in, prior);
+        Metadata valuesMeta = valuesMetadata(o, widths);
+        StructType schema = CollectSchema.schema(o.topK() > 0, valuesMeta);
+        var sc = spark.sparkContext();
+        CollectPartition.Counters counters = new CollectPartition.Counters(sc.longAccumulator("loupe.examples"),
+                sc.longAccumulator(CollectPartition.TOKENS_ACCUMULATOR), sc.longAccumulator("loupe.rows"), sc.longAccumulator("loupe.forward_nanos"),
+                sc.longAccumulator("loupe.encode_nanos"));
+        CollectProgress progress = new CollectProgress(n, counters);
+        sc.addSparkListener(progress);
+        try {
+            for (int c = 0; c < chunks && (o.stopAfterChunks() < 0 || c < o.stopAfterChunks()); c++) {
+                Dataset<Row> chunk = chunks == 1 ? todo : todo.filter(pmod(hash(col("id")), lit(chunks)).equalTo(c));
+                sc.setJobDescription("loupe collect: chunk " + (c + 1) + "/" + chunks);
+                chunk.repartition(partitions, col("id")).sortWithinPartitions("id")
+                        .mapPartitions(new CollectPartition(o, counters), Encoders.row(schema))
+                        .withColumn("values", col("values").as("values", valuesMeta))   // the encoder drops field metadata
+                        .write().mode(SaveMode.Append).partitionBy("hook")
+                        .option("compression", o.compression())
+                        .option("parquet.enable.dictionary#values", "false")   // float bytes never repeat; a dictionary only costs
+                        .parquet(o.out());
+                JsonObject counts = new JsonObject();
+                counts.addProperty("examples", (prior != null ? prior.count("examples") : 0) + counters.examples().value());
+                counts.addProperty("tokens", (prior != null ? prior.count("tokens") : 0) + counters.tokens().value());
+                counts.addProperty("rows", (prior != null ? prior.count("rows") : 0) + counters.rows().value());
+                manifest.add("counts", counts);
+                manifest.addProperty("chunks_committed_this_run", c + 1);
+                manifest.addProperty("chunks_this_run", chunks);
+                manifest.addProperty("updated_at", Instant.now().toString());
+                new Manifest(manifest).write(fs, out);
+            }
+        } finally {
+            sc.removeSparkListener(progress);
+            todo.unpersist();
+        }
+        long bytes = dataBytes(fs, out);
+        long rowsTotal = new Manifest(manifest).count("rows");
+        long values = 0;
+        if (rowsTotal > 0) {
+            for (var e : spark.read().parquet(o.out()).groupBy("hook").count().collectAsList()) {
+                values += e.getLong(1) * widths.get(e.getString(0));
+            }
+        }
+        return new Summary(counters.examples().value(), counters.tokens().value(), counters.rows().value(), bytes, values, in.skipped(),
+                resumed, chunks, (System.nanoTime() - start) / 1e9, counters.forwardNanos().value() / 1e9,
+                counters.encodeNanos().value() / 1e9, progress.collectTaskSeconds());
+    }
+
+    private static void prepareOutput(CollectOptions o, FileSystem fs, Path out, boolean exists, Manifest prior) throws IOException {
+        if (!exists) {
+            if (o.mode().equals("resume")) {
+                throw new IllegalArgumentException(out + ": nothing to resume (no output there yet); drop --mode resume");
+            }
+            return;
+        }
+        switch (o.mode()) {
+            case "error" -> throw new IllegalArgumentException(out + " already exists: use --mode overwrite to replace it or --mode resume"
+                    + " to add the examples it lacks");
+            case "overwrite" -> fs.delete(out, true);
+            case "resume" -> {
+                if (o.packing()) {
+                    throw new IllegalArgumentException("--mode resume needs stable example ids, which packed windows (--context-size) do not"
+                            + " have across inputs; use --mode overwrite");
+                }
+                if (prior == null) {
+                    throw new IllegalArgumentException(out + " has no " + Manifest.NAME + ": not a Loupe collect output, refusing to add to it");
+                }
+                JsonObject want = Manifest.toJson(o.contentSettings());
+                if (!prior.settings().equals(want)) {
+                    throw new IllegalArgumentException(out + " was made with other settings; resume needs the same.\n  there: "
+                            + prior.settings() + "\n  now:   " + want);
+                }
+                // A driver that died mid-job leaves uncommitted task output here; it must not be committed by the next job.
+                fs.delete(new Path(out, "_temporary"), true);
+            }
+            default -> throw new IllegalStateException(o.mode());
+        }
+    }
+
+    private static Metadata valuesMetadata(CollectOptions o, Map<String, Integer> widths) {
+        return new MetadataBuilder()
+                .putString("loupe.dtype", o.dtype().label())
+                .putString("loupe.encoding", "little-endian " + o.dtype().label() + " x width")
+                .putString("loupe.widths", Manifest.toJson(widths).toString())
+                .putString("loupe.model", o.model())
+                .putString("loupe.settings", Manifest.toJson(o.contentSettings()).toString())
+                .build();
+    }
+
+    private static JsonObject manifestJson(CollectOptions o, ModelConfig cfg, Map<String, Integer> widths, CollectInput.Result in,
+                                           Manifest prior) {
+        JsonObject m = new JsonObject();
+        m.addProperty("format", "loupe-activations");
+        m.addProperty("format_version", 1);
+        m.addProperty("created_at", prior != null && prior.json().has("created_at") ? prior.json().get("created_at").getAsString()
+                : Instant.now().toString());
+        m.addProperty("model", o.model());
+        m.add("model_config", Manifest.toJson(cfg));
+        JsonObject h = new JsonObject();
+        widths.forEach((name, w) -> {
+            JsonObject e = new JsonObject();
+            e.addProperty("layer", HookPoint.parse(name).layer());
+            e.addProperty("width", w);
+            h.add(name, e);
+        });
+        m.add("hooks", h);
+        m.addProperty("dtype", o.dtype().label());
+        m.addProperty("values_encoding", "binary: width little-endian " + o.dtype().label() + " values per row");
+        m.addProperty("partitioned_by", "hook");
+        m.add("settings", Manifest.toJson(o.contentSettings()));
+        m.add("run", Manifest.toJson(o));
+        m.add("skipped_inputs", Manifest.toJson(in.skipped()));
+        m.addProperty("valid_inputs", in.validCount());
+        return m;
+    }
+
+    private static long dataBytes(FileSystem fs, Path root) throws IOException {
+        long total = 0;
+        for (FileStatus s : fs.listStatus(root)) {
+            if (s.isDirectory()) {
+                total += dataBytes(fs, s.getPath());
+            } else if (s.getPath().getName().endsWith(".parquet")) {
+                total += s.getLen();
+            }
+        }
+        return total;
+    }
+}

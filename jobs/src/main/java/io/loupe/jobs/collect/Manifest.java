@@ -1,0 +1,68 @@
+package io.loupe.jobs.collect;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * {@code _loupe.json} at the dataset root: what the dataset holds (model, hooks, widths, dtype, the
+ * encoding of {@code values}), the run's settings, and its progress (committed chunks and counts).
+ * Rewritten after every committed chunk, atomically (write, then rename).
+ */
+final class Manifest {
+    static final String NAME = "_loupe.json";
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
+
+    private final JsonObject json;
+
+    Manifest(JsonObject json) {
+        this.json = json;
+    }
+
+    static Manifest readIfExists(FileSystem fs, Path root) throws IOException {
+        Path p = new Path(root, NAME);
+        if (!fs.exists(p)) {
+            return null;
+        }
+        try (var in = fs.open(p)) {
+            return new Manifest(JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject());
+        }
+    }
+
+    JsonObject json() {
+        return json;
+    }
+
+    /** The content settings recorded by the run that made the dataset. */
+    JsonObject settings() {
+        return json.getAsJsonObject("settings");
+    }
+
+    long count(String key) {
+        JsonObject c = json.getAsJsonObject("counts");
+        return c != null && c.has(key) ? c.get(key).getAsLong() : 0;
+    }
+
+    void write(FileSystem fs, Path root) throws IOException {
+        Path tmp = new Path(root, NAME + ".tmp");
+        try (FSDataOutputStream out = fs.create(tmp, true)) {
+            out.write(GSON.toJson(json).getBytes(StandardCharsets.UTF_8));
+        }
+        Path dst = new Path(root, NAME);
+        fs.delete(dst, false);
+        if (!fs.rename(tmp, dst)) {
+            throw new IOException("could not rename " + tmp + " to " + dst);
+        }
+    }
+
+    static JsonObject toJson(Object o) {
+        return GSON.toJsonTree(o).getAsJsonObject();
+    }
+}
