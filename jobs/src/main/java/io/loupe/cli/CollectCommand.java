@@ -64,7 +64,8 @@ final class CollectCommand implements Callable<Integer> {
                 s.bytes() / 1e6, s.bytesPerValue(), o.dtype().label(), s.chunks(), s.seconds(), s.tokens() / s.seconds()));
         if (s.taskSeconds() > 0) {
             double other = s.taskSeconds() - s.forwardSeconds() - s.encodeSeconds();
-            Console.info(String.format("collect: task time %.1f s = forward %.0f%%, encoding %.0f%%, writing and the rest %.0f%%",
+            Console.info(String.format("collect: task time %.1f s = forward %.0f%%, encoding %.0f%%, other %.0f%% (tokenising, Parquet"
+                            + " writing, model loading)",
                     s.taskSeconds(), 100 * s.forwardSeconds() / s.taskSeconds(), 100 * s.encodeSeconds() / s.taskSeconds(),
                     100 * other / s.taskSeconds()));
         }

@@ -1,6 +1,10 @@
 package io.loupe.cli;
 
+import io.loupe.collect.ValueDtype;
 import io.loupe.forward.Prompt;
+import io.loupe.jobs.SparkSessions;
+import io.loupe.jobs.collect.CollectJob;
+import io.loupe.jobs.collect.CollectOptions;
 import io.loupe.hooks.HookKind;
 import io.loupe.hooks.HookPoint;
 import io.loupe.model.Generator;
@@ -20,7 +24,8 @@ import java.util.concurrent.Callable;
 
 /** {@code loupe demo}: the pipeline so far on the embedded default, printing where every output is. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Runs the pipeline on the embedded default: forward (logits + hooks to safetensors) and a greedy continuation.",
+        description = {"Runs the pipeline on the embedded default: forward (logits + hooks to safetensors), a greedy continuation,",
+                "and collect (activations to Parquet, in Spark local mode).",
                 "Uses ../shared/models/stories260k when present, else a generated random model (and says which)."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Model directory (default: stories260k from ../shared, else a random model).")
@@ -59,11 +64,21 @@ final class DemoCommand implements Callable<Integer> {
                 System.out.println("  " + tok.decode(ids));
             }
         }
+        Path activations = dir.resolve("activations");
+        Console.info("demo: collect (Spark, local mode) -> " + activations);
+        CollectOptions collect = new CollectOptions(prompts.toString(), "json", modelDir.toString(),
+                List.of("blocks.0.hook_resid_post", "blocks.1.mlp.hook_post"), activations.toString(), ValueDtype.BFLOAT16, 8, 0, 0, 3,
+                0, 50_000, "overwrite", "auto", "zstd", -1, -1);
+        CollectJob.Summary s = CollectJob.run(SparkSessions.getOrCreate("loupe demo", null), collect);
+        Console.info(String.format("demo: collect wrote %d rows (%d tokens x 2 hooks), %.2f bytes per bfloat16 value", s.rows(), s.tokens(),
+                s.bytesPerValue()));
+
         System.out.println();
         System.out.println("outputs:");
-        System.out.println("  model     " + modelDir);
-        System.out.println("  prompts   " + prompts);
-        System.out.println("  forward   " + forwardOut + "  (<id>.logits, <id>.blocks.*; open with safetensors.numpy.load_file)");
+        System.out.println("  model        " + modelDir);
+        System.out.println("  prompts      " + prompts);
+        System.out.println("  forward      " + forwardOut + "  (<id>.logits, <id>.blocks.*; safetensors.numpy.load_file)");
+        System.out.println("  activations  " + activations + "  (Parquet by hook=...; _loupe.json says how values are encoded)");
         return 0;
     }
 
