@@ -25,8 +25,10 @@ final class BenchCollect implements Callable<Integer> {
     int examples;
     @Option(names = "--master", defaultValue = "local[2]", description = "Spark master (default: ${DEFAULT-VALUE}).")
     String master;
-    @Option(names = "--compression", defaultValue = "zstd", description = "Parquet codec (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--compression", defaultValue = "auto", description = "Parquet codec (default: ${DEFAULT-VALUE}).")
     String compression;
+    @Option(names = "--dtypes", defaultValue = "float32,bfloat16", split = ",", description = "Dtypes to run (default: ${DEFAULT-VALUE}).")
+    List<String> dtypes;
     @Option(names = "--hooks", defaultValue = "blocks.3.hook_resid_post,blocks.5.mlp.hook_post", description = "Hooks (default: ${DEFAULT-VALUE}).")
     String hooks;
 
@@ -54,7 +56,7 @@ final class BenchCollect implements Callable<Integer> {
         CollectJob.run(spark, new CollectOptions(prompts.toString(), "json", model.toString(), List.of(hooks.split(",")),
                 dir.resolve("collect-warmup").toString(), ValueDtype.FLOAT32, 8, 32, 0, 0, 0, 1_000_000, "overwrite", "cpu", "snappy", -1, -1));
         System.out.printf("%-9s %9s %9s %8s %12s %12s %14s%n", "dtype", "tokens/s", "MB/s", "B/value", "forward s", "other s", "other/forward");
-        for (ValueDtype d : List.of(ValueDtype.FLOAT32, ValueDtype.BFLOAT16)) {
+        for (ValueDtype d : dtypes.stream().map(ValueDtype::parse).toList()) {
             CollectOptions o = new CollectOptions(prompts.toString(), "json", model.toString(), List.of(hooks.split(",")),
                     dir.resolve("collect-" + d.label()).toString(), d, 8, 256, 0, 0, 0, 1_000_000, "overwrite", "cpu", compression, -1, -1);
             CollectJob.Summary s = CollectJob.run(spark, o);

@@ -44,7 +44,7 @@ final class CollectCommand implements Callable<Integer> {
     String mode;
     @Option(names = "--device", defaultValue = "auto", description = "Where Spark assigns no GPU: cpu, gpu, gpu:N or auto (default: ${DEFAULT-VALUE}).")
     String device;
-    @Option(names = "--compression", defaultValue = "zstd", description = "zstd, snappy, gzip or none (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--compression", defaultValue = "auto", description = "auto (none for float32, zstd for 16-bit), zstd, snappy, gzip or none (default: ${DEFAULT-VALUE}).")
     String compression;
     @Option(names = "--master", description = "Spark master; default: spark-submit's, else " + SparkSessions.LOCAL_DEFAULT + ".")
     String master;

@@ -68,7 +68,7 @@ final class DemoCommand implements Callable<Integer> {
         Console.info("demo: collect (Spark, local mode) -> " + activations);
         CollectOptions collect = new CollectOptions(prompts.toString(), "json", modelDir.toString(),
                 List.of("blocks.0.hook_resid_post", "blocks.1.mlp.hook_post"), activations.toString(), ValueDtype.BFLOAT16, 8, 0, 0, 3,
-                0, 50_000, "overwrite", "auto", "zstd", -1, -1);
+                0, 50_000, "overwrite", "auto", "auto", -1, -1);
         CollectJob.Summary s = CollectJob.run(SparkSessions.getOrCreate("loupe demo", null), collect);
         Console.info(String.format("demo: collect wrote %d rows (%d tokens x 2 hooks), %.2f bytes per bfloat16 value", s.rows(), s.tokens(),
                 s.bytesPerValue()));

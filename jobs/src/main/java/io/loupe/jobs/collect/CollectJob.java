@@ -95,7 +95,7 @@ public final class CollectJob {
                         .mapPartitions(new CollectPartition(o, counters), Encoders.row(schema))
                         .withColumn("values", col("values").as("values", valuesMeta))   // the encoder drops field metadata
                         .write().mode(SaveMode.Append).partitionBy("hook")
-                        .option("compression", o.compression())
+                        .option("compression", o.parquetCodec())
                         .option("parquet.enable.dictionary#values", "false")   // float bytes never repeat; a dictionary only costs
                         .parquet(o.out());
                 JsonObject counts = new JsonObject();

@@ -25,7 +25,8 @@ import java.util.TreeMap;
  * @param chunkSize         documents per commit: each chunk is one Spark job, committed whole; resume restarts at chunk grain
  * @param mode              {@code error} (refuse an existing output), {@code overwrite}, or {@code resume}
  * @param device            cpu, gpu, gpu:N or auto, used where Spark assigns the task no GPU
- * @param compression       Parquet codec: snappy, zstd, gzip or none
+ * @param compression       Parquet codec: auto (none for float32, whose mantissas do not compress; zstd for 16-bit types,
+ *                          whose exponent bytes do), zstd, snappy, gzip or none
  * @param failOncePartition fault injection for tests: the first attempt of this partition fails mid-way (-1: off)
  * @param stopAfterChunks   fault injection for tests: stop after this many chunks, as if the driver died (-1: off)
  */
@@ -49,8 +50,8 @@ public record CollectOptions(String input, String inputFormat, String model, Lis
         if (!List.of("auto", "json", "parquet").contains(inputFormat)) {
             throw new IllegalArgumentException("--input-format must be auto, json or parquet, got " + inputFormat);
         }
-        if (!List.of("snappy", "zstd", "gzip", "none", "uncompressed").contains(compression)) {
-            throw new IllegalArgumentException("--compression must be snappy, zstd, gzip or none, got " + compression);
+        if (!List.of("auto", "snappy", "zstd", "gzip", "none", "uncompressed").contains(compression)) {
+            throw new IllegalArgumentException("--compression must be auto, zstd, snappy, gzip or none, got " + compression);
         }
     }
 
@@ -67,6 +68,14 @@ public record CollectOptions(String input, String inputFormat, String model, Lis
 
     public List<HookPoint> hookPoints() {
         return hooks.stream().map(HookPoint::parse).toList();
+    }
+
+    /** The Parquet codec to write with, {@code auto} resolved (measured: zstd buys float32 7% on disk for 5-8% more time). */
+    public String parquetCodec() {
+        if (!compression.equals("auto")) {
+            return compression;
+        }
+        return dtype == ValueDtype.FLOAT32 ? "none" : "zstd";
     }
 
     public boolean packing() {

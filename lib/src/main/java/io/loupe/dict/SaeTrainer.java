@@ -1,0 +1,119 @@
+package io.loupe.dict;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import io.loupe.model.Runtime;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Trains a {@link SparseAutoencoder} with Adam (β = 0.9, 0.999), the config's warm-up and decay, and
+ * unit-norm decoder rows after every step. Loss = reconstruction + sparsity term of the architecture
+ * (+ AuxK for TopK and BatchTopK). Deterministic for a given config seed and data order.
+ */
+public final class SaeTrainer {
+    private static final double BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
+
+    /** One logged step. */
+    public record StepLog(int step, double loss, double reconstruction, double sparsity, double aux, double meanL0, long dead) {
+    }
+
+    /** A finished run: the dictionary, its log, and where the time went. */
+    public record Result(SparseAutoencoder sae, List<StepLog> log, double seconds, double dataSeconds, long tokens) {
+        public double tokensPerSecond() {
+            return tokens / seconds;
+        }
+    }
+
+    private SaeTrainer() {
+    }
+
+    /**
+     * @param sample    rows for b_dec initialisation {@code [n, d_in]}
+     * @param logEvery  log a step every this many (the last step is always logged)
+     */
+    public static Result train(SaeConfig cfg, ActivationSource data, NDArray sample, NDManager manager, int logEvery,
+                               Consumer<StepLog> progress) {
+        if (data.dIn() != cfg.dIn()) {
+            throw new IllegalArgumentException("the data has width " + data.dIn() + " but the dictionary's d_in is " + cfg.dIn());
+        }
+        SparseAutoencoder sae = SparseAutoencoder.init(cfg, manager, sample);
+        List<NDArray> params = sae.parameters();
+        params.forEach(p -> p.setRequiresGradient(true));
+        List<NDArray> m1 = new ArrayList<>(), m2 = new ArrayList<>();
+        for (NDArray p : params) {
+            m1.add(p.zerosLike());
+            m2.add(p.zerosLike());
+        }
+        NDManager state = manager.newSubManager();
+        NDArray sinceFired = state.zeros(new Shape(cfg.dSae()), DataType.INT64);
+        List<StepLog> log = new ArrayList<>();
+        long start = System.nanoTime(), dataNanos = 0;
+        for (int step = 0; step < cfg.steps(); step++) {
+            try (NDManager s = manager.newSubManager()) {
+                long t0 = System.nanoTime();
+                NDArray x = data.next(s, cfg.batchSize());
+                dataNanos += System.nanoTime() - t0;
+                NDArray dead = sinceFired.gte(cfg.deadAfter());
+                double[] parts = new double[4];
+                NDArray codes;
+                try (GradientCollector gc = Runtime.engine().newGradientCollector()) {
+                    NDArray pre = sae.preActivations(x);
+                    NDArray f = sae.activate(pre, true);
+                    NDArray xHat = sae.decode(f);
+                    NDArray recon = SaeLosses.reconstruction(x, xHat);
+                    NDArray sparsity = switch (cfg.architecture()) {
+                        case RELU -> SaeLosses.weightedL1(f, sae.wDec).mul(cfg.l1());
+                        case JUMPRELU -> SaeLosses.jumpL0(pre, sae.logThreshold.exp(), cfg.bandwidth()).mul(cfg.l0());
+                        default -> s.zeros(new Shape());
+                    };
+                    NDArray aux = cfg.architecture() == Architecture.TOPK || cfg.architecture() == Architecture.BATCH_TOPK
+                            ? SaeLosses.auxK(x.sub(xHat).stopGradient(), pre, dead, sae.wDec, cfg.auxK()).mul(cfg.auxCoeff())
+                            : s.zeros(new Shape());
+                    NDArray loss = recon.add(sparsity).add(aux);
+                    gc.backward(loss);
+                    codes = f.stopGradient();
+                    if (step % logEvery == 0 || step == cfg.steps() - 1) {
+                        parts = new double[]{scalar(loss), scalar(recon), scalar(sparsity), scalar(aux)};
+                    }
+                }
+                adamStep(params, m1, m2, step + 1, cfg.lrAt(step));
+                sae.normalizeDecoder();
+                NDArray fired = codes.gt(0).sum(new int[]{0}).gt(0);
+                sinceFired.addi(cfg.batchSize()).muli(fired.logicalNot().toType(DataType.INT64, false));
+                if (step % logEvery == 0 || step == cfg.steps() - 1) {
+                    StepLog l = new StepLog(step, parts[0], parts[1], parts[2], parts[3],
+                            scalar(codes.gt(0).sum(new int[]{1}).toType(DataType.FLOAT32, false).mean()),
+                            dead.sum().toType(DataType.INT64, false).getLong());
+                    log.add(l);
+                    progress.accept(l);
+                }
+            }
+        }
+        params.forEach(p -> p.setRequiresGradient(false));
+        state.close();
+        return new Result(sae, log, (System.nanoTime() - start) / 1e9, dataNanos / 1e9, (long) cfg.steps() * cfg.batchSize());
+    }
+
+    /** A 0-d or 1-element tensor of any float type as a double. */
+    static double scalar(NDArray a) {
+        return a.toType(DataType.FLOAT64, false).getDouble();
+    }
+
+    /** Adam with bias correction, in place; then clears the gradients. */
+    private static void adamStep(List<NDArray> params, List<NDArray> m1, List<NDArray> m2, int t, double lr) {
+        double c1 = 1 - Math.pow(BETA1, t), c2 = 1 - Math.pow(BETA2, t);
+        for (int i = 0; i < params.size(); i++) {
+            NDArray p = params.get(i), g = p.getGradient();
+            m1.get(i).muli(BETA1).addi(g.mul(1 - BETA1));
+            m2.get(i).muli(BETA2).addi(g.square().mul(1 - BETA2));
+            p.subi(m1.get(i).div(c1).div(m2.get(i).div(c2).sqrt().add(EPS)).mul(lr));
+            g.muli(0);
+        }
+    }
+}

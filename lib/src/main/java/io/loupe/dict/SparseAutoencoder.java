@@ -1,0 +1,225 @@
+package io.loupe.dict;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.loupe.model.Runtime;
+import io.loupe.tensor.SafetensorsFile;
+import io.loupe.tensor.SafetensorsWriter;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A sparse dictionary: {@code pre = (x − b_dec) W_enc + b_enc}, {@code f = σ(pre)}, {@code x̂ = f W_dec + b_dec},
+ * with σ one of the {@link Architecture}s. Shapes: x {@code [n, d_in]}, W_enc {@code [d_in, d_sae]},
+ * b_enc {@code [d_sae]}, W_dec {@code [d_sae, d_in]} (unit-norm rows), b_dec {@code [d_in]}; JumpReLU keeps
+ * {@code log θ} {@code [d_sae]}; BatchTopK keeps the global inference threshold. The weights use SAELens'
+ * names and layout, so {@link #save} writes a checkpoint SAELens can load.
+ */
+public final class SparseAutoencoder implements AutoCloseable {
+    private final SaeConfig cfg;
+    private final NDManager manager;
+    final NDArray wEnc;
+    final NDArray bEnc;
+    final NDArray wDec;
+    final NDArray bDec;
+    final NDArray logThreshold;     // JumpReLU only
+    private double batchThreshold;  // BatchTopK inference threshold (EMA of the smallest kept activation)
+
+    private SparseAutoencoder(SaeConfig cfg, NDManager manager, NDArray wEnc, NDArray bEnc, NDArray wDec, NDArray bDec, NDArray logThreshold,
+                              double batchThreshold) {
+        this.cfg = cfg;
+        this.manager = manager;
+        this.wEnc = wEnc;
+        this.bEnc = bEnc;
+        this.wDec = wDec;
+        this.bDec = bDec;
+        this.logThreshold = logThreshold;
+        this.batchThreshold = batchThreshold;
+    }
+
+    /**
+     * Random unit-norm decoder rows, encoder tied to the decoder's transpose, b_enc = 0, b_dec from
+     * {@code sample} ({@code [n, d_in]}) as the config says.
+     */
+    public static SparseAutoencoder init(SaeConfig cfg, NDManager parent, NDArray sample) {
+        NDManager m = parent.newSubManager();
+        Runtime.engine().setRandomSeed((int) cfg.seed());
+        NDArray wDec = m.randomNormal(0, 1, new Shape(cfg.dSae(), cfg.dIn()), DataType.FLOAT32);
+        wDec = wDec.div(wDec.square().sum(new int[]{1}, true).sqrt());
+        NDArray wEnc = wDec.transpose().duplicate();
+        NDArray bDec = switch (cfg.bDecInit()) {
+            case "mean" -> sample.mean(new int[]{0});
+            case "median" -> geometricMedian(sample, 50);
+            default -> m.zeros(new Shape(cfg.dIn()));
+        };
+        bDec.attach(m);
+        NDArray logT = cfg.architecture() == Architecture.JUMPRELU
+                ? m.full(new Shape(cfg.dSae()), (float) Math.log(cfg.initThreshold())) : null;
+        return new SparseAutoencoder(cfg, m, wEnc, m.zeros(new Shape(cfg.dSae())), wDec, bDec, logT, 0);
+    }
+
+    /** Weiszfeld's iterations for the point minimising the summed Euclidean distance to the rows of {@code x}. */
+    static NDArray geometricMedian(NDArray x, int iterations) {
+        NDArray y = x.mean(new int[]{0});
+        for (int i = 0; i < iterations; i++) {
+            NDArray w = x.sub(y).square().sum(new int[]{1}).sqrt().maximum(1e-8f).pow(-1);     // [n]
+            y = x.mul(w.expandDims(1)).sum(new int[]{0}).div(w.sum());
+        }
+        return y;
+    }
+
+    /** The parameters the optimizer updates. */
+    List<NDArray> parameters() {
+        return logThreshold == null ? List.of(wEnc, bEnc, wDec, bDec) : List.of(wEnc, bEnc, wDec, bDec, logThreshold);
+    }
+
+    public SaeConfig config() {
+        return cfg;
+    }
+
+    /** {@code pre = (x − b_dec) W_enc + b_enc}: x {@code [n, d_in]} to {@code [n, d_sae]}. */
+    public NDArray preActivations(NDArray x) {
+        return x.sub(bDec).matMul(wEnc).add(bEnc);
+    }
+
+    /** Codes at inference: {@code [n, d_in] → [n, d_sae]}. */
+    public NDArray encode(NDArray x) {
+        return activate(preActivations(x), false);
+    }
+
+    /**
+     * σ(pre). In training, BatchTopK keeps the k·n largest over the batch and updates its inference
+     * threshold; JumpReLU passes straight-through gradients to θ.
+     */
+    NDArray activate(NDArray pre, boolean training) {
+        return switch (cfg.architecture()) {
+            case RELU -> pre.maximum(0);
+            case TOPK -> keepTopK(pre.maximum(0), cfg.k());
+            case BATCH_TOPK -> training ? batchTopK(pre.maximum(0)) : pre.maximum(0).mul(pre.gt(batchThreshold).toType(pre.getDataType(), false));
+            case JUMPRELU -> jump(pre);
+        };
+    }
+
+    /** Keeps each row's k largest entries (ties at the k-th value kept too), zeroing the rest. {@code [n, m] → [n, m]} */
+    static NDArray keepTopK(NDArray a, int k) {
+        NDArray kth = a.stopGradient().topK(k, 1, true, true).get(0).get(":, -1:");          // [n, 1]
+        return a.mul(a.stopGradient().gte(kth).toType(a.getDataType(), false));
+    }
+
+    private NDArray batchTopK(NDArray post) {
+        long n = post.getShape().get(0);
+        int keep = (int) Math.min(post.size(), n * cfg.k());
+        float t = post.stopGradient().flatten().topK(keep, 0, true, true).get(0).get(-1).getFloat();
+        if (t > 0) {
+            batchThreshold = batchThreshold == 0 ? t : 0.99 * batchThreshold + 0.01 * t;
+        }
+        return post.mul(post.stopGradient().gte(t).toType(post.getDataType(), false).mul(post.stopGradient().gt(0).toType(post.getDataType(), false)));
+    }
+
+    /** {@code pre·H(pre − θ)}; gradient to pre through H, to θ as {@code −(θ/ε)·rect((pre − θ)/ε)}. */
+    private NDArray jump(NDArray pre) {
+        NDArray theta = logThreshold.exp();
+        NDArray h = pre.stopGradient().gt(theta.stopGradient()).toType(pre.getDataType(), false);
+        NDArray rect = SaeLosses.rect(pre, theta, cfg.bandwidth());
+        NDArray surrogate = theta.square().mul(rect).div(-2 * cfg.bandwidth());     // d/dθ = −(θ/ε)·rect
+        return pre.mul(h).add(surrogate).sub(surrogate.stopGradient());
+    }
+
+    /** JumpReLU thresholds θ {@code [d_sae]}; null for other architectures. */
+    public NDArray threshold() {
+        return logThreshold == null ? null : logThreshold.exp();
+    }
+
+    /** {@code x̂ = f W_dec + b_dec}: {@code [n, d_sae] → [n, d_in]}. */
+    public NDArray decode(NDArray f) {
+        return f.matMul(wDec).add(bDec);
+    }
+
+    /** Decoder rows back to unit norm (after each optimizer step). */
+    void normalizeDecoder() {
+        wDec.divi(wDec.square().sum(new int[]{1}, true).sqrt().maximum(1e-12f));
+    }
+
+    double batchThreshold() {
+        return batchThreshold;
+    }
+
+    /** The learned atoms: decoder rows {@code [d_sae, d_in]}. */
+    public NDArray decoder() {
+        return wDec;
+    }
+
+    /** {@code sae_weights.safetensors} and {@code cfg.json} (SAELens field names) into {@code dir}. */
+    public void save(Path dir, Map<String, Object> extraCfg) throws IOException {
+        SafetensorsWriter w = new SafetensorsWriter().put("W_enc", wEnc).put("b_enc", bEnc).put("W_dec", wDec).put("b_dec", bDec);
+        NDArray t = thresholdVector();
+        if (t != null) {
+            w.put("threshold", t);
+        }
+        java.nio.file.Files.createDirectories(dir);
+        w.write(dir.resolve("sae_weights.safetensors"));
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("architecture", cfg.architecture().saeLensName());
+        c.put("d_in", cfg.dIn());
+        c.put("d_sae", cfg.dSae());
+        c.put("dtype", "float32");
+        c.put("device", "cpu");
+        c.put("apply_b_dec_to_input", true);
+        c.put("normalize_activations", "none");
+        c.put("finetuning_scaling_factor", false);
+        if (cfg.architecture() == Architecture.TOPK || cfg.architecture() == Architecture.BATCH_TOPK) {
+            c.put("k", cfg.k());
+            c.put("activation_fn_str", "topk");
+            c.put("activation_fn_kwargs", Map.of("k", cfg.k()));
+        } else {
+            c.put("activation_fn_str", "relu");
+        }
+        c.put("loupe_config", cfg);
+        c.putAll(extraCfg);
+        java.nio.file.Files.writeString(dir.resolve("cfg.json"),
+                new com.google.gson.GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(c) + "\n");
+    }
+
+    private NDArray thresholdVector() {
+        if (logThreshold != null) {
+            return logThreshold.exp();
+        }
+        if (cfg.architecture() == Architecture.BATCH_TOPK) {
+            return manager.full(new Shape(cfg.dSae()), (float) batchThreshold);
+        }
+        return null;
+    }
+
+    /** Loads a checkpoint written by {@link #save} (the config is given; the weights are checked against it). */
+    public static SparseAutoencoder load(Path dir, SaeConfig cfg, NDManager parent) throws IOException {
+        NDManager m = parent.newSubManager();
+        SafetensorsFile f = SafetensorsFile.open(dir.resolve("sae_weights.safetensors"));
+        NDArray wEnc = f.load(m, "W_enc", DataType.FLOAT32), bEnc = f.load(m, "b_enc", DataType.FLOAT32);
+        NDArray wDec = f.load(m, "W_dec", DataType.FLOAT32), bDec = f.load(m, "b_dec", DataType.FLOAT32);
+        if (!wEnc.getShape().equals(new Shape(cfg.dIn(), cfg.dSae()))) {
+            throw new IllegalArgumentException(dir + ": W_enc is " + wEnc.getShape() + ", config says (" + cfg.dIn() + ", " + cfg.dSae() + ")");
+        }
+        NDArray logT = null;
+        double bt = 0;
+        if (f.entries().containsKey("threshold")) {
+            NDArray t = f.load(m, "threshold", DataType.FLOAT32);
+            if (cfg.architecture() == Architecture.JUMPRELU) {
+                logT = t.log();
+            } else {
+                bt = t.get(0).getFloat();
+            }
+        }
+        return new SparseAutoencoder(cfg, m, wEnc, bEnc, wDec, bDec, logT, bt);
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
