@@ -109,7 +109,7 @@ public final class SparseAutoencoder implements AutoCloseable {
     /** Keeps each row's k largest entries (ties at the k-th value kept too), zeroing the rest. {@code [n, m] → [n, m]} */
     static NDArray keepTopK(NDArray a, int k) {
         NDArray kth = a.stopGradient().topK(k, 1, true, true).get(0).get(":, -1:");          // [n, 1]
-        return a.mul(a.stopGradient().gte(kth).toType(a.getDataType(), false));
+        return a.mul(a.stopGradient().gte(kth));   // bool mask: libtorch promotes it without a float copy
     }
 
     private NDArray batchTopK(NDArray post) {

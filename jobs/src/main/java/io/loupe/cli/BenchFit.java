@@ -1,0 +1,48 @@
+package io.loupe.cli;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.loupe.bench.ForwardBenchmark;
+import io.loupe.dict.Architecture;
+import io.loupe.dict.InMemorySource;
+import io.loupe.dict.SaeConfig;
+import io.loupe.dict.SaeTrainer;
+import io.loupe.model.Runtime;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+/** {@code loupe bench fit}: TopK dictionary training throughput in the shape of ../shared/peers/peer_sae.py. */
+@Command(name = "fit", mixinStandardHelpOptions = true,
+        description = {"Trains a TopK dictionary (d_in 512, d_sae 8192, k 32, batch 4096, Adam) on random rows, as peer_sae.py does;",
+                "prints tokens/s, dense-equivalent GFLOP/s (the peer's count), the share of the matmul ceiling, and the data-wait share."})
+final class BenchFit implements Callable<Integer> {
+    @Option(names = "--steps", defaultValue = "10", description = "Timed steps after 2 warm-up steps (default: ${DEFAULT-VALUE}).")
+    int steps;
+    @Option(names = "--d-sae", defaultValue = "8192", description = "Dictionary width (default: ${DEFAULT-VALUE}).")
+    int dSae;
+
+    @Override
+    public Integer call() {
+        int dIn = 512, k = 32, batch = 4096;
+        try (NDManager m = Runtime.newManager(Device.cpu())) {
+            double ceiling = ForwardBenchmark.matmulGflops(m, 2048, 8);
+            Runtime.engine().setRandomSeed(0);
+            NDArray rows = m.randomNormal(0, 1, new Shape(batch * 4L, dIn), DataType.FLOAT32);
+            SaeConfig warm = SaeConfig.defaults(Architecture.TOPK, dIn, dSae, k).withTraining(1e-4, 2, batch, 0, 0);
+            SaeTrainer.train(warm, new InMemorySource(rows, 0), rows.get(":1024"), m, 1000, l -> { }).sae().close();
+            SaeConfig cfg = SaeConfig.defaults(Architecture.TOPK, dIn, dSae, k).withTraining(1e-4, steps, batch, 0, 0);
+            SaeTrainer.Result r = SaeTrainer.train(cfg, new InMemorySource(rows, 1), rows.get(":1024"), m, 1000, l -> { });
+            double flops = (double) steps * batch * dIn * dSae * 2 * 3 * 2;   // enc + dec, forward + 2x backward: the peer's count
+            double gflops = flops / r.seconds() / 1e9;
+            ceiling = Math.max(ceiling, ForwardBenchmark.matmulGflops(m, 2048, 8));
+            System.out.printf("loupe topk sae: %.0f tokens/s, %.1f GFLOP/s (dense-equivalent), %.0f%% of the %.1f GFLOP/s matmul ceiling,"
+                    + " data wait %.1f%%%n", r.tokensPerSecond(), gflops, 100 * gflops / ceiling, ceiling, 100 * r.dataSeconds() / r.seconds());
+        }
+        return 0;
+    }
+}
