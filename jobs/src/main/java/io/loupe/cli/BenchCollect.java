@@ -4,8 +4,6 @@ import io.loupe.collect.ValueDtype;
 import io.loupe.jobs.SparkSessions;
 import io.loupe.jobs.collect.CollectJob;
 import io.loupe.jobs.collect.CollectOptions;
-import io.loupe.model.RandomModelWriter;
-import io.loupe.tensor.TensorDtype;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,11 +33,7 @@ final class BenchCollect implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path dir = Workspace.out("bench");
-        Path model = dir.resolve("random-25m");
-        if (!Files.exists(model.resolve("config.json"))) {
-            Console.info("bench: generating the 25M random model at " + model);
-            new RandomModelWriter(8, 512, 8, 8, 1376, 512, 0, false, false, TensorDtype.F32, 1).write(model);
-        }
+        Path model = Workspace.benchModel25m();
         Path prompts = dir.resolve("collect-prompts-" + examples + ".jsonl");
         StringBuilder sb = new StringBuilder();
         Random rnd = new Random(0);

@@ -3,13 +3,10 @@ package io.loupe.cli;
 import io.loupe.bench.ForwardBenchmark;
 import io.loupe.model.LanguageModel;
 import io.loupe.model.ModelLoader;
-import io.loupe.model.RandomModelWriter;
 import io.loupe.model.Runtime;
-import io.loupe.tensor.TensorDtype;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,12 +49,7 @@ final class BenchCommand implements Runnable {
             } else {
                 Console.info("bench: ../shared not found; skipping stories260k");
             }
-            Path m25 = Workspace.out("bench").resolve("random-25m");
-            if (!Files.exists(m25.resolve("config.json"))) {
-                Console.info("bench: generating the 25M random model at " + m25);
-                new RandomModelWriter(8, 512, 8, 8, 1376, 512, 0, false, false, TensorDtype.F32, 1).write(m25);
-            }
-            results.add(measure("random-25m", m25));
+            results.add(measure("random-25m", Workspace.benchModel25m()));
             if (extra != null) {
                 results.add(measure(extra.getFileName().toString(), extra));
             }

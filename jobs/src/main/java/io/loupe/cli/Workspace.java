@@ -25,6 +25,16 @@ final class Workspace {
         return null;
     }
 
+    /** The random 25M benchmark model (d=512, 8 layers, d_mlp=1376, 8 heads, vocab 512), generated once under out/bench. */
+    static Path benchModel25m() throws java.io.IOException {
+        Path m25 = out("bench").resolve("random-25m");
+        if (!Files.exists(m25.resolve("config.json"))) {
+            Console.info("bench: generating the 25M random model at " + m25);
+            new io.loupe.model.RandomModelWriter(8, 512, 8, 8, 1376, 512, 0, false, false, io.loupe.tensor.TensorDtype.F32, 1).write(m25);
+        }
+        return m25;
+    }
+
     /** Default output folder for a command: {@code <home>/out/<name>}. */
     static Path out(String name) {
         return home().resolve("out").resolve(name);
