@@ -107,7 +107,10 @@ final class FitCommand implements Callable<Integer> {
                 }
             }
             String id = r.getAs("example_id");
-            boolean held = Math.floorMod((id + seed).hashCode(), 1000) < evalFraction * 1000;
+            // A well-mixed hash of (id, seed): String.hashCode of similar ids ("p0", "p1", ...) differ only in the low digits.
+            long h = java.util.UUID.nameUUIDFromBytes((id + "#" + seed).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                    .getLeastSignificantBits();
+            boolean held = Math.floorMod(h, 1000) < evalFraction * 1000;
             (held ? eval : train).add(v);
             if (held) {
                 evalTokens.computeIfAbsent(id, x -> new ArrayList<>()).add((long) (int) r.getAs("token_id"));

@@ -112,7 +112,10 @@ public final class SaeTrainer {
             NDArray p = params.get(i), g = p.getGradient();
             m1.get(i).muli(BETA1).addi(g.mul(1 - BETA1));
             m2.get(i).muli(BETA2).addi(g.square().mul(1 - BETA2));
-            p.subi(m1.get(i).div(c1).div(m2.get(i).div(c2).sqrt().add(EPS)).mul(lr));
+            // Update through a detached view (torch's p.data): grad mode is thread-local in libtorch and may be on here.
+            try (NDArray data = p.stopGradient()) {
+                data.subi(m1.get(i).div(c1).div(m2.get(i).div(c2).sqrt().add(EPS)).mul(lr));
+            }
             g.muli(0);
         }
     }

@@ -143,7 +143,9 @@ public final class SparseAutoencoder implements AutoCloseable {
 
     /** Decoder rows back to unit norm (after each optimizer step). */
     void normalizeDecoder() {
-        wDec.divi(wDec.square().sum(new int[]{1}, true).sqrt().maximum(1e-12f));
+        try (NDArray data = wDec.stopGradient()) {   // in place on the storage, outside autograd (see SaeTrainer)
+            data.divi(data.square().sum(new int[]{1}, true).sqrt().maximum(1e-12f));
+        }
     }
 
     double batchThreshold() {

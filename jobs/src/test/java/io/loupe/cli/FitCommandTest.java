@@ -1,0 +1,55 @@
+package io.loupe.cli;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** collect then fit, end to end on stories260k, and fit's input checks. */
+class FitCommandTest {
+    @Test
+    void collectThenFitWritesACheckpointAndMetrics(@TempDir Path tmp) throws IOException {
+        Path shared = null;
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isDirectory(p.resolve("shared/testvectors/stories260k"))) {
+                shared = p.resolve("shared");
+                break;
+            }
+        }
+        Assumptions.assumeTrue(shared != null, "../shared not found: skipping the fit command test");
+        String model = shared.resolve("models/stories260k").toString();
+        Path acts = tmp.resolve("acts");
+        assertEquals(0, Loupe.execute("collect", "--input", shared.resolve("testvectors/stories260k/prompts.jsonl").toString(), "--model", model,
+                "--hooks", "blocks.2.hook_resid_post", "--out", acts.toString(), "--master", "local[2]"));
+
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        System.setErr(new PrintStream(err, true));
+        int unknown;
+        try {
+            unknown = Loupe.execute("fit", "--activations", acts.toString(), "--hook", "blocks.3.hook_resid_post", "--model", model, "--out",
+                    tmp.resolve("x").toString());
+        } finally {
+            System.setErr(old);
+        }
+        assertEquals(2, unknown);
+        assertTrue(err.toString().contains("has no hook blocks.3.hook_resid_post"), err.toString());
+
+        Path out = tmp.resolve("sae");
+        assertEquals(0, Loupe.execute("fit", "--activations", acts.toString(), "--hook", "blocks.2.hook_resid_post", "--model", model,
+                "--width", "128", "--k", "8", "--steps", "30", "--batch-size", "64", "--eval-fraction", "0.3", "--out", out.toString()));
+        String metrics = Files.readString(out.resolve("metrics.json"));
+        for (String key : new String[]{"\"fvu\"", "\"mse\"", "\"mean_l0\"", "\"dead_latents\"", "\"ce_loss_recovered\"", "\"kl_to_clean\""}) {
+            assertTrue(metrics.contains(key), key + " missing: " + metrics);
+        }
+        assertTrue(Files.exists(out.resolve("sae_weights.safetensors")) && Files.readString(out.resolve("cfg.json")).contains("\"k\": 8"));
+    }
+}
