@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -43,13 +44,24 @@ class FitCommandTest {
         assertEquals(2, unknown);
         assertTrue(err.toString().contains("has no hook blocks.3.hook_resid_post"), err.toString());
 
-        Path out = tmp.resolve("sae");
+        // A two-point grid: two Spark tasks, two checkpoints, one results table.
+        Path out = tmp.resolve("sweep");
         assertEquals(0, Loupe.execute("fit", "--activations", acts.toString(), "--hook", "blocks.2.hook_resid_post", "--model", model,
-                "--width", "128", "--k", "8", "--steps", "30", "--batch-size", "64", "--eval-fraction", "0.3", "--out", out.toString()));
-        String metrics = Files.readString(out.resolve("metrics.json"));
-        for (String key : new String[]{"\"fvu\"", "\"mse\"", "\"mean_l0\"", "\"dead_latents\"", "\"ce_loss_recovered\"", "\"kl_to_clean\""}) {
-            assertTrue(metrics.contains(key), key + " missing: " + metrics);
+                "--width", "128", "--k", "4,8", "--steps", "30", "--batch-size", "64", "--eval-fraction", "0.3", "--out", out.toString(),
+                "--master", "local[2]"));
+        for (int k : new int[]{4, 8}) {
+            Path ckpt = out.resolve("blocks.2.hook_resid_post__topk_w128_k" + k + "_lr0.001");
+            String metrics = Files.readString(ckpt.resolve("metrics.json"));
+            for (String key : new String[]{"\"fvu\"", "\"mse\"", "\"mean_l0\"", "\"dead_latents\"", "\"ce_loss_recovered\"", "\"kl_to_clean\""}) {
+                assertTrue(metrics.contains(key), key + " missing: " + metrics);
+            }
+            assertTrue(Files.exists(ckpt.resolve("sae_weights.safetensors")) && Files.readString(ckpt.resolve("cfg.json")).contains("\"k\": " + k));
         }
-        assertTrue(Files.exists(out.resolve("sae_weights.safetensors")) && Files.readString(out.resolve("cfg.json")).contains("\"k\": 8"));
+        try (var csv = Files.list(out.resolve("results.csv"))) {
+            Path part = csv.filter(p -> p.getFileName().toString().endsWith(".csv")).findFirst().orElseThrow();
+            List<String> lines = Files.readAllLines(part);
+            assertEquals(3, lines.size(), "header + one row per dictionary: " + lines);
+            assertTrue(lines.get(0).contains("fvu") && lines.get(0).contains("ce_loss_recovered"), lines.get(0));
+        }
     }
 }

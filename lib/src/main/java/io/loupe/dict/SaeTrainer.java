@@ -62,24 +62,26 @@ public final class SaeTrainer {
                 NDArray dead = sinceFired.gte(cfg.deadAfter());
                 double[] parts = new double[4];
                 NDArray codes;
-                try (GradientCollector gc = Runtime.engine().newGradientCollector()) {
-                    NDArray pre = sae.preActivations(x);
-                    NDArray f = sae.activate(pre, true);
-                    NDArray xHat = sae.decode(f);
-                    NDArray recon = SaeLosses.reconstruction(x, xHat);
-                    NDArray sparsity = switch (cfg.architecture()) {
-                        case RELU -> SaeLosses.weightedL1(f, sae.wDec).mul(cfg.l1());
-                        case JUMPRELU -> SaeLosses.jumpL0(pre, sae.logThreshold.exp(), cfg.bandwidth()).mul(cfg.l0());
-                        default -> s.zeros(new Shape());
-                    };
-                    NDArray aux = cfg.architecture() == Architecture.TOPK || cfg.architecture() == Architecture.BATCH_TOPK
-                            ? SaeLosses.auxK(x.sub(xHat).stopGradient(), pre, dead, sae.wDec, cfg.auxK()).mul(cfg.auxCoeff())
-                            : s.zeros(new Shape());
-                    NDArray loss = recon.add(sparsity).add(aux);
-                    gc.backward(loss);
-                    codes = f.stopGradient();
-                    if (step % logEvery == 0 || step == cfg.steps() - 1) {
-                        parts = new double[]{scalar(loss), scalar(recon), scalar(sparsity), scalar(aux)};
+                synchronized (Runtime.AUTOGRAD) {
+                    try (GradientCollector gc = Runtime.engine().newGradientCollector()) {
+                        NDArray pre = sae.preActivations(x);
+                        NDArray f = sae.activate(pre, true);
+                        NDArray xHat = sae.decode(f);
+                        NDArray recon = SaeLosses.reconstruction(x, xHat);
+                        NDArray sparsity = switch (cfg.architecture()) {
+                            case RELU -> SaeLosses.weightedL1(f, sae.wDec).mul(cfg.l1());
+                            case JUMPRELU -> SaeLosses.jumpL0(pre, sae.logThreshold.exp(), cfg.bandwidth()).mul(cfg.l0());
+                            default -> s.zeros(new Shape());
+                        };
+                        NDArray aux = cfg.architecture() == Architecture.TOPK || cfg.architecture() == Architecture.BATCH_TOPK
+                                ? SaeLosses.auxK(x.sub(xHat).stopGradient(), pre, dead, sae.wDec, cfg.auxK()).mul(cfg.auxCoeff())
+                                : s.zeros(new Shape());
+                        NDArray loss = recon.add(sparsity).add(aux);
+                        gc.backward(loss);
+                        codes = f.stopGradient();
+                        if (step % logEvery == 0 || step == cfg.steps() - 1) {
+                            parts = new double[]{scalar(loss), scalar(recon), scalar(sparsity), scalar(aux)};
+                        }
                     }
                 }
                 adamStep(params, m1, m2, step + 1, cfg.lrAt(step));

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
 import io.loupe.model.Runtime;
 import io.loupe.tensor.SafetensorsFile;
 import io.loupe.tensor.SafetensorsWriter;
@@ -99,9 +100,9 @@ public final class SparseAutoencoder implements AutoCloseable {
      */
     NDArray activate(NDArray pre, boolean training) {
         return switch (cfg.architecture()) {
-            case RELU -> pre.maximum(0);
-            case TOPK -> keepTopK(pre.maximum(0), cfg.k());
-            case BATCH_TOPK -> training ? batchTopK(pre.maximum(0)) : pre.maximum(0).mul(pre.gt(batchThreshold).toType(pre.getDataType(), false));
+            case RELU -> Activation.relu(pre);   // relu, not maximum(pre, 0): its backward is one fused pass
+            case TOPK -> keepTopK(Activation.relu(pre), cfg.k());
+            case BATCH_TOPK -> training ? batchTopK(Activation.relu(pre)) : Activation.relu(pre).mul(pre.gt(batchThreshold));
             case JUMPRELU -> jump(pre);
         };
     }

@@ -26,14 +26,16 @@ public final class HookGradients {
                                                   Collection<HookPoint> points, Function<NDArray, NDArray> scalar) {
         hooks.watchGradient(points);
         Map<HookPoint, NDArray> grads = new LinkedHashMap<>();
-        try (GradientCollector collector = Runtime.engine().newGradientCollector()) {
-            NDArray value = scalar.apply(model.forward(batch, hooks));
-            if (value.getShape().size() != 1) {
-                throw new IllegalArgumentException("gradient target must be a scalar, got shape " + value.getShape());
-            }
-            collector.backward(value);
-            for (HookPoint p : points) {
-                grads.put(p, hooks.gradient(p).duplicate());
+        synchronized (Runtime.AUTOGRAD) {
+            try (GradientCollector collector = Runtime.engine().newGradientCollector()) {
+                NDArray value = scalar.apply(model.forward(batch, hooks));
+                if (value.getShape().size() != 1) {
+                    throw new IllegalArgumentException("gradient target must be a scalar, got shape " + value.getShape());
+                }
+                collector.backward(value);
+                for (HookPoint p : points) {
+                    grads.put(p, hooks.gradient(p).duplicate());
+                }
             }
         }
         return grads;

@@ -9,6 +9,12 @@ import ai.djl.ndarray.NDManager;
  * (pytorch-native-cpu or -cu128, pytorch-jni), never from the network.
  */
 public final class Runtime {
+    /**
+     * DJL allows one GradientCollector per process at a time; every autograd section holds this lock, so
+     * Spark tasks sharing an executor JVM take turns step by step instead of failing.
+     */
+    public static final Object AUTOGRAD = new Object();
+
     private Runtime() {
     }
 

@@ -1,0 +1,98 @@
+package io.loupe.jobs.fit;
+
+import com.google.gson.Gson;
+import io.loupe.collect.ValueDtype;
+import io.loupe.dict.FitRun;
+import io.loupe.hooks.HookPoint;
+import io.loupe.jobs.ExecutorModels;
+import io.loupe.model.Runtime;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.deploy.SparkHadoopUtil;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.apache.spark.sql.functions.col;
+
+/**
+ * A grid of dictionaries as Spark tasks, one dictionary per task, all reading the same activation
+ * dataset. Each task reads its hook's rows, trains with the executor's shared model for CE metrics, and
+ * copies its checkpoint to {@code OUT/<name>/} (replacing any earlier attempt's, so a retried task leaves
+ * one copy). The driver writes {@code OUT/results.parquet} and {@code OUT/results.csv}.
+ */
+public final class FitSweepJob {
+    private static final Logger LOG = LoggerFactory.getLogger(FitSweepJob.class);
+
+    private FitSweepJob() {
+    }
+
+    /** @return one metrics map per task, in grid order */
+    public static List<Map<String, Object>> run(SparkSession spark, List<FitTask> grid, String activations, ValueDtype dtype, String model,
+                                                double evalFraction, String out) throws IOException {
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        String qualifiedActs = qualify(activations, hconf), qualifiedModel = qualify(model, hconf), qualifiedOut = qualify(out, hconf);
+        spark.sparkContext().setJobDescription("loupe fit: " + grid.size() + " dictionaries");
+        List<String> json = JavaSparkContext.fromSparkContext(spark.sparkContext())
+                .parallelize(grid, grid.size())
+                .map(task -> fitOne(task, qualifiedActs, dtype, qualifiedModel, evalFraction, qualifiedOut))
+                .collect();
+        Gson gson = new Gson();
+        List<Map<String, Object>> results = new ArrayList<>();
+        for (String j : json) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = gson.fromJson(j, Map.class);
+            results.add(m);
+        }
+        Dataset<Row> table = spark.read().json(spark.createDataset(json, Encoders.STRING()));
+        table.coalesce(1).write().mode(SaveMode.Overwrite).parquet(qualifiedOut + "/results.parquet");
+        List<String> scalars = new ArrayList<>();
+        for (var f : table.schema().fields()) {
+            if (!(f.dataType() instanceof org.apache.spark.sql.types.StructType)) {
+                scalars.add(f.name());
+            }
+        }
+        table.select(scalars.stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new)).coalesce(1).write()
+                .mode(SaveMode.Overwrite).option("header", "true").csv(qualifiedOut + "/results.csv");
+        return results;
+    }
+
+    private static String fitOne(FitTask task, String activations, ValueDtype dtype, String model, double evalFraction, String out)
+            throws IOException {
+        Configuration conf = SparkHadoopUtil.get().newConfiguration(SparkEnv.get().conf());
+        List<FitRun.Row> rows = ActivationReader.read(conf, activations, task.hook(), dtype);
+        ExecutorModels.Loaded lm = ExecutorModels.get(model, ExecutorModels.taskDevice("auto"));
+        java.nio.file.Path local = Files.createTempDirectory("loupe-fit-");
+        Map<String, Object> metrics;
+        try (var manager = Runtime.newManager(ai.djl.Device.cpu())) {
+            metrics = FitRun.run(task.config(), rows, HookPoint.parse(task.hook()), lm.model(), evalFraction, local,
+                    Map.of("model_name", model, "dataset_path", activations, "prepend_bos", true), manager,
+                    line -> LOG.info(task.name() + ": " + line));
+        }
+        Path dst = new Path(out, task.name());
+        FileSystem fs = dst.getFileSystem(conf);
+        fs.delete(dst, true);
+        fs.copyFromLocalFile(true, true, new Path(local.toUri()), dst);
+        metrics.put("name", task.name());
+        metrics.put("checkpoint", dst.toString());
+        return new Gson().newBuilder().serializeSpecialFloatingPointValues().create().toJson(metrics);
+    }
+
+    private static String qualify(String uri, Configuration conf) throws IOException {
+        Path p = new Path(uri);
+        return p.getFileSystem(conf).makeQualified(p).toString();
+    }
+}

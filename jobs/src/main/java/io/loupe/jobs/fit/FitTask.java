@@ -1,0 +1,30 @@
+package io.loupe.jobs.fit;
+
+import io.loupe.dict.Architecture;
+import io.loupe.dict.SaeConfig;
+
+import java.io.Serializable;
+
+/**
+ * One point of a fit grid: one dictionary, one Spark task.
+ *
+ * @param name the checkpoint folder under the output, e.g. {@code blocks.2.hook_resid_post__topk_w512_k16_lr0.001}
+ */
+public record FitTask(String name, String hook, Architecture architecture, int dIn, int width, int k, double l1, double l0, double lr,
+                      int steps, int batchSize, long seed) implements Serializable {
+
+    public SaeConfig config() {
+        return SaeConfig.defaults(architecture, dIn, width, Math.min(k, width))
+                .withTraining(lr, steps, batchSize, Math.min(100, steps / 10), steps / 5)
+                .withSparsity(l1, l0).withSeed(seed).withDeadAfter(Math.max(10L * batchSize, 100_000L));
+    }
+
+    public static String nameOf(String hook, Architecture a, int width, int k, double l1, double l0, double lr) {
+        String sparsity = switch (a) {
+            case TOPK, BATCH_TOPK -> "_k" + k;
+            case RELU -> "_l1" + l1;
+            case JUMPRELU -> "_l0" + l0;
+        };
+        return hook + "__" + a.saeLensName() + "_w" + width + sparsity + "_lr" + lr;
+    }
+}

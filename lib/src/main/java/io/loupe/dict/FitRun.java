@@ -1,0 +1,137 @@
+package io.loupe.dict;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.GsonBuilder;
+import io.loupe.hooks.HookPoint;
+import io.loupe.model.LanguageModel;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.function.Consumer;
+
+/**
+ * One dictionary from stored activation rows: split by example, train, evaluate on the held-out
+ * examples (reconstruction metrics and, through the model, CE loss recovered), save. Shared by the
+ * driver-side and the Spark-task side of {@code loupe fit}.
+ */
+public final class FitRun {
+    /** One stored activation row: which token it is and its values. */
+    public record Row(String exampleId, int position, int tokenId, float[] values) {
+    }
+
+    private FitRun() {
+    }
+
+    /** True if this example belongs to the held-out split: a well-mixed hash of (id, seed), not String.hashCode. */
+    public static boolean heldOut(String exampleId, long seed, double fraction) {
+        long h = UUID.nameUUIDFromBytes((exampleId + "#" + seed).getBytes(StandardCharsets.UTF_8)).getLeastSignificantBits();
+        return Math.floorMod(h, 1000) < fraction * 1000;
+    }
+
+    /**
+     * @param rows  every row of one hook, in any order
+     * @param model the model the rows came from, for CE loss recovered (null to skip it)
+     * @param out   checkpoint folder (null to not save)
+     * @return the metrics written to {@code metrics.json}
+     */
+    public static Map<String, Object> run(SaeConfig cfg, List<Row> rows, HookPoint hook, LanguageModel model, double evalFraction,
+                                          Path out, Map<String, Object> extraCfg, NDManager manager, Consumer<String> log) throws IOException {
+        if (rows.isEmpty()) {
+            throw new IllegalArgumentException("no rows for " + hook);
+        }
+        List<Row> sorted = new ArrayList<>(rows);
+        sorted.sort(java.util.Comparator.comparing(Row::exampleId).thenComparingInt(Row::position));
+        List<float[]> train = new ArrayList<>(), eval = new ArrayList<>();
+        Map<String, List<Long>> evalTokens = new TreeMap<>();
+        long bad = 0;
+        for (Row r : sorted) {
+            if (r.values().length != cfg.dIn()) {
+                throw new IllegalArgumentException("a row of " + hook + " has width " + r.values().length + ", the dictionary's d_in is " + cfg.dIn());
+            }
+            for (float x : r.values()) {
+                if (!Float.isFinite(x)) {
+                    bad++;
+                    break;
+                }
+            }
+            boolean held = heldOut(r.exampleId(), cfg.seed(), evalFraction);
+            (held ? eval : train).add(r.values());
+            if (held) {
+                evalTokens.computeIfAbsent(r.exampleId(), x -> new ArrayList<>()).add((long) r.tokenId());
+            }
+        }
+        if (bad > 0) {
+            throw new IllegalArgumentException(bad + " rows of " + hook + " hold NaN or Inf; refusing to train on them");
+        }
+        if (train.isEmpty() || eval.isEmpty()) {
+            throw new IllegalArgumentException("need both training and held-out rows; got " + train.size() + " and " + eval.size()
+                    + " (adjust the eval fraction)");
+        }
+        log.accept(String.format("%s: %d training and %d held-out tokens (%d prompts), d_in %d", hook, train.size(), eval.size(),
+                evalTokens.size(), cfg.dIn()));
+        try (NDManager m = manager.newSubManager()) {
+            NDArray trainX = matrix(m, train, cfg.dIn()), evalX = matrix(m, eval, cfg.dIn());
+            int steps = cfg.steps();
+            SaeTrainer.Result r = SaeTrainer.train(cfg, new InMemorySource(trainX, cfg.seed()), trainX, m, Math.max(1, steps / 10),
+                    l -> log.accept(String.format("step %d/%d loss %.4g (recon %.4g, sparsity %.4g, aux %.3g), L0 %.1f, dead %d",
+                            l.step() + 1, steps, l.loss(), l.reconstruction(), l.sparsity(), l.aux(), l.meanL0(), l.dead())));
+            SparseAutoencoder sae = r.sae();
+            NDArray f = sae.encode(evalX), xHat = sae.decode(f);
+            float[] freq = SaeMetrics.frequencies(f);
+            Map<String, Object> metrics = new LinkedHashMap<>();
+            metrics.put("hook", hook.name());
+            metrics.put("architecture", cfg.architecture().saeLensName());
+            metrics.put("d_sae", cfg.dSae());
+            metrics.put("k", cfg.k());
+            metrics.put("l1", cfg.l1());
+            metrics.put("lr", cfg.lr());
+            metrics.put("train_tokens", train.size());
+            metrics.put("held_out_tokens", eval.size());
+            metrics.put("mse", SaeMetrics.mse(evalX, xHat));
+            metrics.put("fvu", SaeMetrics.fvu(evalX, xHat));
+            metrics.put("mean_l0", SaeMetrics.meanL0(f));
+            metrics.put("dead_latents", SaeMetrics.dead(freq));
+            metrics.put("dense_latents", SaeMetrics.dense(freq, 0.1));
+            metrics.put("density_histogram_log10", Map.of("lo", -6, "bins", 12, "counts", SaeMetrics.densityHistogram(freq, -6, 12)));
+            if (model != null) {
+                SpliceEval.Result ce = SpliceEval.evaluate(model, sae, hook, evalTokens.values().stream()
+                        .map(t -> t.stream().mapToLong(Long::longValue).toArray()).toList(), 8);
+                metrics.put("ce_clean", ce.ceClean());
+                metrics.put("ce_recon", ce.ceRecon());
+                metrics.put("ce_zero_ablation", ce.ceZero());
+                metrics.put("ce_loss_recovered", ce.ceRecovered());
+                metrics.put("kl_to_clean", ce.kl());
+            }
+            metrics.put("train_seconds", r.seconds());
+            metrics.put("train_tokens_per_second", r.tokensPerSecond());
+            if (out != null) {
+                Map<String, Object> c = new LinkedHashMap<>(extraCfg);
+                c.put("hook_name", hook.name());
+                c.put("hook_layer", hook.layer());
+                sae.save(out, c);
+                Files.writeString(out.resolve("metrics.json"),
+                        new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(metrics) + "\n");
+            }
+            sae.close();
+            return metrics;
+        }
+    }
+
+    private static NDArray matrix(NDManager m, List<float[]> rows, int d) {
+        float[] flat = new float[rows.size() * d];
+        for (int i = 0; i < rows.size(); i++) {
+            System.arraycopy(rows.get(i), 0, flat, i * d, d);
+        }
+        return m.create(flat, new Shape(rows.size(), d));
+    }
+}
