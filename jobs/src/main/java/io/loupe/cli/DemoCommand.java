@@ -5,6 +5,10 @@ import io.loupe.forward.Prompt;
 import io.loupe.jobs.SparkSessions;
 import io.loupe.jobs.collect.CollectJob;
 import io.loupe.jobs.collect.CollectOptions;
+import io.loupe.jobs.fit.FitSweepJob;
+import io.loupe.jobs.fit.FitTask;
+import io.loupe.dict.Architecture;
+import org.apache.spark.sql.SparkSession;
 import io.loupe.hooks.HookKind;
 import io.loupe.hooks.HookPoint;
 import io.loupe.model.Generator;
@@ -20,12 +24,14 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code loupe demo}: the pipeline so far on the embedded default, printing where every output is. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Runs the pipeline on the embedded default: forward (logits + hooks to safetensors), a greedy continuation,",
-                "and collect (activations to Parquet, in Spark local mode).",
+                "make-prompts (a corpus sampled from the model), collect (activations to Parquet, Spark local mode) and fit (a TopK",
+                "dictionary, evaluated on held-out texts).",
                 "Uses ../shared/models/stories260k when present, else a generated random model (and says which)."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Model directory (default: stories260k from ../shared, else a random model).")
@@ -64,21 +70,40 @@ final class DemoCommand implements Callable<Integer> {
                 System.out.println("  " + tok.decode(ids));
             }
         }
+        // collect needs a corpus: sample one from the model itself (no download), then collect two hooks of it.
+        Path stories = dir.resolve("stories.jsonl");
         Path activations = dir.resolve("activations");
+        Path fitOut = dir.resolve("fit");
+        String hook = "blocks.1.hook_resid_post";
+        try (LanguageModel m = ModelLoader.load(modelDir, Runtime.device("auto"))) {
+            Console.info("demo: make-prompts, 64 texts of 64 tokens sampled from the model -> " + stories);
+            MakePromptsCommand.write(m, modelDir, 64, 64, 1.0, 0, stories);
+        }
         Console.info("demo: collect (Spark, local mode) -> " + activations);
-        CollectOptions collect = new CollectOptions(prompts.toString(), "json", modelDir.toString(),
-                List.of("blocks.0.hook_resid_post", "blocks.1.mlp.hook_post"), activations.toString(), ValueDtype.BFLOAT16, 8, 0, 0, 3,
+        SparkSession spark = SparkSessions.getOrCreate("loupe demo", null);
+        CollectOptions collect = new CollectOptions(stories.toString(), "json", modelDir.toString(),
+                List.of(hook, "blocks.1.mlp.hook_post"), activations.toString(), ValueDtype.BFLOAT16, 8, 0, 0, 3,
                 0, 50_000, "overwrite", "auto", "auto", -1, -1);
-        CollectJob.Summary s = CollectJob.run(SparkSessions.getOrCreate("loupe demo", null), collect);
+        CollectJob.Summary s = CollectJob.run(spark, collect);
         Console.info(String.format("demo: collect wrote %d rows (%d tokens x 2 hooks), %.2f bytes per bfloat16 value", s.rows(), s.tokens(),
                 s.bytesPerValue()));
+        Console.info("demo: fit, a TopK dictionary (width 256, k 8) on " + hook + " -> " + fitOut);
+        int dIn = ModelLoader.inspect(modelDir).dModel();
+        FitTask task = new FitTask(FitTask.nameOf(hook, Architecture.TOPK, 256, 8, 0, 0, 1e-3), hook, Architecture.TOPK, dIn, 256, 8, 5, 0.08,
+                1e-3, 400, 256, 0);
+        Map<String, Object> r = FitSweepJob.run(spark, List.of(task), activations.toString(), ValueDtype.BFLOAT16, modelDir.toString(), 0.1,
+                fitOut.toString()).get(0);
+        Console.info(String.format("demo: fit: FVU %.3f, L0 %.1f, CE loss recovered %.3f on held-out texts", r.get("fvu"), r.get("mean_l0"),
+                r.get("ce_loss_recovered")));
 
         System.out.println();
         System.out.println("outputs:");
         System.out.println("  model        " + modelDir);
         System.out.println("  prompts      " + prompts);
         System.out.println("  forward      " + forwardOut + "  (<id>.logits, <id>.blocks.*; safetensors.numpy.load_file)");
+        System.out.println("  corpus       " + stories + "  (sampled from the model)");
         System.out.println("  activations  " + activations + "  (Parquet by hook=...; _loupe.json says how values are encoded)");
+        System.out.println("  dictionary   " + fitOut + "/" + task.name() + "  (sae_weights.safetensors, cfg.json, metrics.json)");
         return 0;
     }
 

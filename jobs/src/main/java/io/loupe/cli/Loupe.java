@@ -29,7 +29,9 @@ public final class Loupe implements Runnable {
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             // Bad input and a missing runtime are the user's to fix: one line, no stack trace.
             if (e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof java.io.IOException) {
-                cmd.getErr().println("loupe " + cmd.getCommandName() + ": error: " + e.getMessage());
+                // An I/O exception's message is often just a path: say what happened to it.
+                String what = e instanceof java.io.IOException ? e.getClass().getSimpleName() + ": " : "";
+                cmd.getErr().println("loupe " + cmd.getCommandName() + ": error: " + what + e.getMessage());
                 return 2;
             }
             if (e instanceof org.apache.spark.SparkException) {

@@ -13,7 +13,6 @@ import picocli.CommandLine.Option;
 import java.io.BufferedWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code loupe make-prompts}: a prompt dataset sampled from the model itself, for offline pipelines and benchmarks. */
@@ -36,16 +35,25 @@ final class MakePromptsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (LanguageModel m = ModelLoader.load(model, Runtime.device("auto"));
-             PromptTokenizer tok = PromptTokenizer.load(model, m.config());
-             BufferedWriter w = Files.newBufferedWriter(out)) {
+        try (LanguageModel m = ModelLoader.load(model, Runtime.device("auto"))) {
+            write(m, model, count, tokens, temperature, seed, out);
+        }
+        Console.info("make-prompts: wrote " + out);
+        return 0;
+    }
+
+    /** Samples {@code count} texts of {@code tokens} tokens from BOS and writes them as JSONL (id, text, token_ids). */
+    static void write(LanguageModel m, Path modelDir, int count, int tokens, double temperature, long seed, Path out) throws java.io.IOException {
+        if (out.toAbsolutePath().getParent() != null) {
+            Files.createDirectories(out.toAbsolutePath().getParent());
+        }
+        try (PromptTokenizer tok = PromptTokenizer.load(modelDir, m.config()); BufferedWriter w = Files.newBufferedWriter(out)) {
             long[] bos = {m.config().bosTokenId()};
             int written = 0;
             for (int from = 0; from < count; from += 64) {
-                List<long[]> seqs = Generator.sample(m, bos, Math.min(64, count - from), tokens, temperature, seed + from);
-                for (long[] s : seqs) {
+                for (long[] s : Generator.sample(m, bos, Math.min(64, count - from), tokens, temperature, seed + from)) {
                     JsonObject o = new JsonObject();
-                    o.addProperty("id", "s" + (from + written % 64));
+                    o.addProperty("id", "s" + written);
                     o.addProperty("text", tok.decode(s));
                     JsonArray ids = new JsonArray();
                     for (long t : s) {
@@ -58,7 +66,5 @@ final class MakePromptsCommand implements Callable<Integer> {
                 Console.info("make-prompts: " + written + "/" + count);
             }
         }
-        Console.info("make-prompts: wrote " + out);
-        return 0;
     }
 }
