@@ -57,6 +57,21 @@ class FitCommandTest {
             }
             assertTrue(Files.exists(ckpt.resolve("sae_weights.safetensors")) && Files.readString(ckpt.resolve("cfg.json")).contains("\"k\": " + k));
         }
+        // Feature table of the k=8 dictionary: one row per latent; frequencies sum to the mean L0, at most k for TopK.
+        Path features = tmp.resolve("features");
+        assertEquals(0, Loupe.execute("features", "--activations", acts.toString(), "--checkpoint",
+                out.resolve("blocks.2.hook_resid_post__topk_w128_k8_lr0.001").toString(), "--top-k", "3", "--out", features.toString()));
+        var table = org.apache.spark.sql.SparkSession.builder().getOrCreate().read().parquet(features.toString()).collectAsList();
+        assertEquals(128, table.size());
+        double sum = table.stream().mapToDouble(r -> r.getDouble(1)).sum();
+        assertTrue(sum > 0 && sum <= 8 + 1e-9, "sum of frequencies " + sum);
+        for (var r : table) {
+            List<org.apache.spark.sql.Row> top = r.getList(3);
+            assertTrue(top.size() <= 3);
+            for (int i = 1; i < top.size(); i++) {
+                assertTrue(top.get(i - 1).getFloat(0) >= top.get(i).getFloat(0), "top contexts sorted by value");
+            }
+        }
         try (var csv = Files.list(out.resolve("results.csv"))) {
             Path part = csv.filter(p -> p.getFileName().toString().endsWith(".csv")).findFirst().orElseThrow();
             List<String> lines = Files.readAllLines(part);

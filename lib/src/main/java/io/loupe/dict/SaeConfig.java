@@ -24,7 +24,7 @@ package io.loupe.dict;
  */
 public record SaeConfig(Architecture architecture, int dIn, int dSae, int k, double l1, double l0, double bandwidth, double initThreshold,
                         int auxK, double auxCoeff, long deadAfter, double lr, int warmupSteps, int decaySteps, int steps, int batchSize,
-                        long seed, String bDecInit) {
+                        long seed, String bDecInit) implements java.io.Serializable {
     public SaeConfig {
         if (dIn < 1 || dSae < 1 || steps < 0 || batchSize < 1) {
             throw new IllegalArgumentException("d_in, d_sae and batch size must be >= 1 and steps >= 0");
