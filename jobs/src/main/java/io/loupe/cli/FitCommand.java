@@ -1,19 +1,16 @@
 package io.loupe.cli;
 
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import io.loupe.collect.ValueDtype;
 import io.loupe.dict.Architecture;
 import io.loupe.jobs.SparkSessions;
+import io.loupe.jobs.collect.Manifest;
 import io.loupe.jobs.fit.FitSweepJob;
 import io.loupe.jobs.fit.FitTask;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -63,16 +60,7 @@ final class FitCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SparkSession spark = SparkSessions.getOrCreate("loupe fit", master);
-        Path root = new Path(activations);
-        FileSystem fs = root.getFileSystem(spark.sparkContext().hadoopConfiguration());
-        Path manifestPath = new Path(root, "_loupe.json");
-        if (!fs.exists(manifestPath)) {
-            throw new IllegalArgumentException(activations + ": no _loupe.json; not a collect output");
-        }
-        JsonObject manifest;
-        try (var in = fs.open(manifestPath)) {
-            manifest = JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
-        }
+        JsonObject manifest = Manifest.read(spark.sparkContext().hadoopConfiguration(), activations);
         JsonObject stored = manifest.getAsJsonObject("hooks");
         List<FitTask> grid = new ArrayList<>();
         for (String hook : hooks) {

@@ -16,7 +16,7 @@ import java.nio.charset.StandardCharsets;
  * encoding of {@code values}), the run's settings, and its progress (committed chunks and counts).
  * Rewritten after every committed chunk, atomically (write, then rename).
  */
-final class Manifest {
+public final class Manifest {
     static final String NAME = "_loupe.json";
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
 
@@ -34,6 +34,16 @@ final class Manifest {
         try (var in = fs.open(p)) {
             return new Manifest(JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject());
         }
+    }
+
+    /** The manifest of a collect dataset at any Hadoop URI; a clear error if it is not one. */
+    public static JsonObject read(org.apache.hadoop.conf.Configuration conf, String dataset) throws IOException {
+        Path root = new Path(dataset);
+        Manifest m = readIfExists(root.getFileSystem(conf), root);
+        if (m == null) {
+            throw new IllegalArgumentException(dataset + ": no " + NAME + "; not a collect output");
+        }
+        return m.json;
     }
 
     JsonObject json() {

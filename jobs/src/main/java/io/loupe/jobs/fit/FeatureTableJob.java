@@ -48,11 +48,7 @@ public final class FeatureTableJob {
         }
         SaeConfig cfg = new Gson().fromJson(cfgJson.get("loupe_config"), SaeConfig.class);
         String hook = cfgJson.get("hook_name").getAsString();
-        Path root = new Path(activations);
-        JsonObject manifest;
-        try (var in = root.getFileSystem(conf).open(new Path(root, "_loupe.json"))) {
-            manifest = JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
-        }
+        JsonObject manifest = io.loupe.jobs.collect.Manifest.read(conf, activations);
         ValueDtype dtype = ValueDtype.parse(manifest.get("dtype").getAsString());
         String localCkpt = fs.makeQualified(ckpt).toString();
         Dataset<Row> rows = spark.read().parquet(activations).filter(col("hook").equalTo(hook)).select("example_id", "position", "values");
