@@ -87,9 +87,4 @@ public final class ForwardBenchmark {
         double attention = 4.0 * batch * c.numLayers() * (double) seq * seq * q;
         return 2 * tokens * params + attention;
     }
-
-    /** Starts the engine so the first timing does not include loading libtorch. */
-    public static void warmUp() {
-        Runtime.engine();
-    }
 }

@@ -132,11 +132,6 @@ public final class SparseAutoencoder implements AutoCloseable {
         return pre.mul(h).add(surrogate).sub(surrogate.stopGradient());
     }
 
-    /** JumpReLU thresholds θ {@code [d_sae]}; null for other architectures. */
-    public NDArray threshold() {
-        return logThreshold == null ? null : logThreshold.exp();
-    }
-
     /** {@code x̂ = f W_dec + b_dec}: {@code [n, d_sae] → [n, d_in]}. */
     public NDArray decode(NDArray f) {
         return f.matMul(wDec).add(bDec);

@@ -46,8 +46,4 @@ public final class ModelRegistry {
         }
         return a;
     }
-
-    public static Iterable<String> supported() {
-        return ARCHITECTURES.keySet();
-    }
 }

@@ -48,11 +48,6 @@ public record RandomModelWriter(int layers, int dModel, int heads, int kvHeads, 
         }
     }
 
-    /** The defaults of {@code loupe make-model}: a small model for quick tests. */
-    public static RandomModelWriter small(long seed) {
-        return new RandomModelWriter(2, 64, 4, 2, 128, 320, seed, true, false, TensorDtype.F32, 1);
-    }
-
     public ModelConfig config() {
         return new ModelConfig(qkvBias ? "Qwen2ForCausalLM" : "LlamaForCausalLM", dModel, dMlp, layers, heads, kvHeads,
                 dModel / heads, vocab, 1e-5, 10000.0, tied, qkvBias, 1, 2);
