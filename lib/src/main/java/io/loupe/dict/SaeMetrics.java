@@ -1,5 +1,6 @@
 package io.loupe.dict;
 
+import io.loupe.tensor.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 
@@ -13,7 +14,7 @@ public final class SaeMetrics {
 
     /** MSE: {@code mean over tokens and dimensions of (x − x̂)²}. */
     public static double mse(NDArray x, NDArray xHat) {
-        return SaeTrainer.scalar(x.sub(xHat).square().mean());
+        return Tensors.scalar(x.sub(xHat).square().mean());
     }
 
     /**
@@ -21,14 +22,14 @@ public final class SaeMetrics {
      * evaluated tokens (as OpenAI's sparse_autoencoder and sparsify; not around zero). NaN if x has no variance.
      */
     public static double fvu(NDArray x, NDArray xHat) {
-        double err = SaeTrainer.scalar(x.sub(xHat).square().sum());
-        double var = SaeTrainer.scalar(x.sub(x.mean(new int[]{0}, true)).square().sum());
+        double err = Tensors.scalar(x.sub(xHat).square().sum());
+        double var = Tensors.scalar(x.sub(x.mean(new int[]{0}, true)).square().sum());
         return var == 0 ? Double.NaN : err / var;
     }
 
     /** Mean L0: average over tokens of the number of latents with {@code f > 0}. */
     public static double meanL0(NDArray f) {
-        return SaeTrainer.scalar(f.gt(0).sum(new int[]{1}).toType(DataType.FLOAT64, false).mean());
+        return Tensors.scalar(f.gt(0).sum(new int[]{1}).toType(DataType.FLOAT64, false).mean());
     }
 
     /** Per latent, the fraction of tokens on which it fires ({@code f > 0}). {@code [d_sae]} */

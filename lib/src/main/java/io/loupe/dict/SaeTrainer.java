@@ -1,5 +1,6 @@
 package io.loupe.dict;
 
+import io.loupe.tensor.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -80,7 +81,7 @@ public final class SaeTrainer {
                         gc.backward(loss);
                         codes = f.stopGradient();
                         if (step % logEvery == 0 || step == cfg.steps() - 1) {
-                            parts = new double[]{scalar(loss), scalar(recon), scalar(sparsity), scalar(aux)};
+                            parts = new double[]{Tensors.scalar(loss), Tensors.scalar(recon), Tensors.scalar(sparsity), Tensors.scalar(aux)};
                         }
                     }
                 }
@@ -90,7 +91,7 @@ public final class SaeTrainer {
                 sinceFired.addi(cfg.batchSize()).muli(fired.logicalNot().toType(DataType.INT64, false));
                 if (step % logEvery == 0 || step == cfg.steps() - 1) {
                     StepLog l = new StepLog(step, parts[0], parts[1], parts[2], parts[3],
-                            scalar(codes.gt(0).sum(new int[]{1}).toType(DataType.FLOAT32, false).mean()),
+                            Tensors.scalar(codes.gt(0).sum(new int[]{1}).toType(DataType.FLOAT32, false).mean()),
                             dead.sum().toType(DataType.INT64, false).getLong());
                     log.add(l);
                     progress.accept(l);
@@ -100,11 +101,6 @@ public final class SaeTrainer {
         params.forEach(p -> p.setRequiresGradient(false));
         state.close();
         return new Result(sae, log, (System.nanoTime() - start) / 1e9, dataNanos / 1e9, (long) cfg.steps() * cfg.batchSize());
-    }
-
-    /** A 0-d or 1-element tensor of any float type as a double. */
-    static double scalar(NDArray a) {
-        return a.toType(DataType.FLOAT64, false).getDouble();
     }
 
     /** Adam with bias correction, in place; then clears the gradients. */

@@ -1,5 +1,6 @@
 package io.loupe.dict;
 
+import io.loupe.tensor.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -50,8 +51,8 @@ public final class SpliceEval {
                 recon += nll(lpRecon, next, valid);
                 zero += nll(lpZero, next, valid);
                 NDArray klTok = lpClean.exp().mul(lpClean.sub(lpRecon)).sum(new int[]{2});                // [B, T-1]
-                kl += SaeTrainer.scalar(klTok.mul(valid).sum());
-                n += (long) SaeTrainer.scalar(valid.sum());
+                kl += Tensors.scalar(klTok.mul(valid).sum());
+                n += (long) Tensors.scalar(valid.sum());
             }
         }
         return new Result(clean / n, recon / n, zero / n, kl / n, n);
@@ -64,6 +65,6 @@ public final class SpliceEval {
 
     /** Summed negative log-likelihood of the next tokens over valid positions. */
     private static double nll(NDArray logProbs, NDArray next, NDArray valid) {
-        return -SaeTrainer.scalar(logProbs.gather(next, 2).squeeze(2).mul(valid).sum());
+        return -Tensors.scalar(logProbs.gather(next, 2).squeeze(2).mul(valid).sum());
     }
 }

@@ -1,0 +1,85 @@
+package io.loupe.sparsity;
+
+import org.apache.commons.math3.fitting.leastsquares.LeastSquaresBuilder;
+import org.apache.commons.math3.fitting.leastsquares.LeastSquaresOptimizer;
+import org.apache.commons.math3.fitting.leastsquares.LevenbergMarquardtOptimizer;
+import org.apache.commons.math3.fitting.leastsquares.MultivariateJacobianFunction;
+import org.apache.commons.math3.linear.Array2DRowRealMatrix;
+import org.apache.commons.math3.linear.ArrayRealVector;
+import org.apache.commons.math3.linear.RealMatrix;
+import org.apache.commons.math3.linear.RealVector;
+import org.apache.commons.math3.util.Pair;
+
+/**
+ * Sparsity laws (Luo et al. 2024): activation ratio A against training tokens D (billions), fitted by
+ * Levenberg–Marquardt.
+ * <pre>
+ * ReLU form: A(D) = exp(−c·D^α + b) + A0      parameters (c, α, b, A0)
+ * SiLU form: A(D) = −c·D^(−α) + A0            parameters (c, α, A0)
+ * </pre>
+ * Standard errors are the square roots of the diagonal of σ²(JᵀJ)⁻¹ with σ² = RSS / (m − p).
+ */
+public final class LawFit {
+    /** Fitted parameters (in the order above), their standard errors, and the mean squared residual. */
+    public record Result(String form, double[] params, double[] stdErrors, double mse) {
+    }
+
+    private LawFit() {
+    }
+
+    /** Fits the SiLU form; {@code start} is (c, α, A0). */
+    public static Result silu(double[] d, double[] a, double[] start) {
+        return fit("silu", d, a, start, (p, x) -> {
+            double c = p[0], alpha = p[1], a0 = p[2], pow = Math.pow(x, -alpha);
+            return new double[]{-c * pow + a0, -pow, c * pow * Math.log(x), 1};
+        });
+    }
+
+    /** Fits the ReLU form; {@code start} is (c, α, b, A0). */
+    public static Result relu(double[] d, double[] a, double[] start) {
+        return fit("relu", d, a, start, (p, x) -> {
+            double c = p[0], alpha = p[1], b = p[2], a0 = p[3], pow = Math.pow(x, alpha), e = Math.exp(-c * pow + b);
+            return new double[]{e + a0, -pow * e, -c * pow * Math.log(x) * e, e, 1};
+        });
+    }
+
+    /** Value and partial derivatives of a law at one point: {@code {f, ∂f/∂p0, ∂f/∂p1, ...}}. */
+    private interface Law {
+        double[] eval(double[] params, double x);
+    }
+
+    private static Result fit(String form, double[] d, double[] a, double[] start, Law law) {
+        if (d.length != a.length || d.length <= start.length) {
+            throw new IllegalArgumentException("need more points than parameters (" + start.length + "), with D and A of equal length");
+        }
+        for (double x : d) {
+            if (!(x > 0)) {
+                throw new IllegalArgumentException("training tokens D must be > 0, got " + x);
+            }
+        }
+        int m = d.length, p = start.length;
+        MultivariateJacobianFunction model = point -> {
+            double[] params = point.toArray();
+            RealVector value = new ArrayRealVector(m);
+            RealMatrix jac = new Array2DRowRealMatrix(m, p);
+            for (int i = 0; i < m; i++) {
+                double[] e = law.eval(params, d[i]);
+                value.setEntry(i, e[0]);
+                for (int j = 0; j < p; j++) {
+                    jac.setEntry(i, j, e[j + 1]);
+                }
+            }
+            return new Pair<>(value, jac);
+        };
+        LeastSquaresOptimizer.Optimum opt = new LevenbergMarquardtOptimizer().optimize(new LeastSquaresBuilder()
+                .start(start).model(model).target(a).maxEvaluations(100_000).maxIterations(100_000).build());
+        double rss = opt.getResiduals().dotProduct(opt.getResiduals());
+        double sigma2 = rss / (m - p);
+        RealMatrix cov = opt.getCovariances(1e-14);
+        double[] se = new double[p];
+        for (int j = 0; j < p; j++) {
+            se[j] = Math.sqrt(sigma2 * cov.getEntry(j, j));
+        }
+        return new Result(form, opt.getPoint().toArray(), se, rss / m);
+    }
+}
