@@ -101,7 +101,7 @@ class LoupeCliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String[] cmd : new String[][]{{"--help"}, {"forward", "--help"}, {"collect", "--help"}, {"fit", "--help"}, {"features", "--help"}, {"make-model", "--help"}, {"make-prompts", "--help"}, {"demo", "--help"},
+        for (String[] cmd : new String[][]{{"--help"}, {"forward", "--help"}, {"collect", "--help"}, {"fit", "--help"}, {"features", "--help"}, {"sparsity", "--help"}, {"make-model", "--help"}, {"make-prompts", "--help"}, {"demo", "--help"},
                 {"bench", "--help"}, {"bench", "forward", "--help"}, {"bench", "collect", "--help"}, {"bench", "fit", "--help"}}) {
             Run r = run(cmd);
             assertEquals(0, r.code(), String.join(" ", cmd));

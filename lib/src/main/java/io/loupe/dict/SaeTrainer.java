@@ -3,6 +3,7 @@ package io.loupe.dict;
 import io.loupe.tensor.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
@@ -56,7 +57,9 @@ public final class SaeTrainer {
         List<StepLog> log = new ArrayList<>();
         long start = System.nanoTime(), dataNanos = 0;
         for (int step = 0; step < cfg.steps(); step++) {
-            try (NDManager s = manager.newSubManager()) {
+            // The scope frees every temporary of the step, including those that ops on the weights create in the
+            // weights' own manager (decoder norms, Adam terms); state is updated in place and survives.
+            try (NDScope scope = new NDScope(); NDManager s = manager.newSubManager()) {
                 long t0 = System.nanoTime();
                 NDArray x = data.next(s, cfg.batchSize());
                 dataNanos += System.nanoTime() - t0;

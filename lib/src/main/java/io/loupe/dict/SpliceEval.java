@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import io.loupe.hooks.HookPoint;
 import io.loupe.hooks.Hooks;
 import io.loupe.model.LanguageModel;
+import io.loupe.model.NextTokenLoss;
 import io.loupe.model.TokenBatch;
 
 import java.util.List;
@@ -38,33 +39,22 @@ public final class SpliceEval {
         for (int from = 0; from < sequences.size(); from += batchSize) {
             try (NDManager m = model.manager().newSubManager()) {
                 TokenBatch b = TokenBatch.of(m, sequences.subList(from, Math.min(sequences.size(), from + batchSize)), 0);
-                NDArray lpClean = logProbs(model.forward(b, Hooks.none()));
-                NDArray lpRecon = logProbs(model.forward(b, Hooks.none().replace(hook, (x, p) -> {
+                NDArray lpClean = NextTokenLoss.logProbs(model.forward(b, Hooks.none()));
+                NDArray lpRecon = NextTokenLoss.logProbs(model.forward(b, Hooks.none().replace(hook, (x, p) -> {
                     long[] s = x.getShape().getShape();
                     NDArray flat = x.reshape(-1, s[s.length - 1]);
                     return sae.decode(sae.encode(flat)).reshape(x.getShape());
                 })));
-                NDArray lpZero = logProbs(model.forward(b, Hooks.none().replace(hook, (x, p) -> x.zerosLike())));
-                NDArray next = b.ids().get(new NDIndex(":, 1:")).expandDims(2);
-                NDArray valid = b.mask().get(new NDIndex(":, 1:")).toType(DataType.FLOAT32, false);       // next token is real
-                clean += nll(lpClean, next, valid);
-                recon += nll(lpRecon, next, valid);
-                zero += nll(lpZero, next, valid);
+                NDArray lpZero = NextTokenLoss.logProbs(model.forward(b, Hooks.none().replace(hook, (x, p) -> x.zerosLike())));
+                NDArray valid = NextTokenLoss.validNext(b);
+                clean += NextTokenLoss.summedNll(lpClean, b);
+                recon += NextTokenLoss.summedNll(lpRecon, b);
+                zero += NextTokenLoss.summedNll(lpZero, b);
                 NDArray klTok = lpClean.exp().mul(lpClean.sub(lpRecon)).sum(new int[]{2});                // [B, T-1]
                 kl += Tensors.scalar(klTok.mul(valid).sum());
-                n += (long) Tensors.scalar(valid.sum());
+                n += NextTokenLoss.positions(b);
             }
         }
         return new Result(clean / n, recon / n, zero / n, kl / n, n);
-    }
-
-    /** log softmax of logits at positions 0..T-2 (those with a next token). {@code [B, T-1, V]} */
-    private static NDArray logProbs(NDArray logits) {
-        return logits.get(new NDIndex(":, :-1, :")).logSoftmax(2);
-    }
-
-    /** Summed negative log-likelihood of the next tokens over valid positions. */
-    private static double nll(NDArray logProbs, NDArray next, NDArray valid) {
-        return -Tensors.scalar(logProbs.gather(next, 2).squeeze(2).mul(valid).sum());
     }
 }

@@ -31,6 +31,9 @@ public interface LanguageModel extends AutoCloseable {
      */
     NDArray forward(TokenBatch batch, Hooks hooks);
 
+    /** The MLP's down projection of a block, {@code [d_model, d_mlp]} (Hugging Face layout): what CETT weighs neurons by. */
+    NDArray mlpDown(int layer);
+
     /** Every hook point this model exposes, in forward order. */
     default List<HookPoint> hookPoints() {
         return HookPoint.all(config().numLayers());

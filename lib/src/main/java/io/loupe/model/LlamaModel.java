@@ -217,6 +217,11 @@ public final class LlamaModel implements LanguageModel {
     }
 
     @Override
+    public NDArray mlpDown(int layer) {
+        return blocks.get(layer).wDown();
+    }
+
+    @Override
     public ModelConfig config() {
         return cfg;
     }

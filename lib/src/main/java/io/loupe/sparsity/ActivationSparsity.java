@@ -2,6 +2,7 @@ package io.loupe.sparsity;
 
 import io.loupe.tensor.Tensors;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 
 /** Simple sparsity statistics of activations over real tokens, as pure functions. x is {@code [n, width]}. */
@@ -18,12 +19,17 @@ public final class ActivationSparsity {
         if (x.getShape().get(0) == 0) {
             return Double.NaN;
         }
-        return Tensors.scalar(x.abs().gt(eps).toType(DataType.FLOAT64, false).mean(new int[]{1}).mean());
+        try (NDScope scope = new NDScope()) {   // frees the [n, width] temporaries now, not with x's manager
+            return Tensors.scalar(x.abs().gt(eps).toType(DataType.FLOAT64, false).mean(new int[]{1}).mean());
+        }
     }
 
     /** Neurons active (|x_i| > eps) on fewer than {@code minFraction} of tokens (dead: 0.001). */
     public static int deadNeurons(NDArray x, double eps, double minFraction) {
-        float[] freq = x.abs().gt(eps).toType(DataType.FLOAT32, false).mean(new int[]{0}).toFloatArray();
+        float[] freq;
+        try (NDScope scope = new NDScope()) {
+            freq = x.abs().gt(eps).toType(DataType.FLOAT32, false).mean(new int[]{0}).toFloatArray();
+        }
         int n = 0;
         for (float f : freq) {
             n += f < minFraction ? 1 : 0;
@@ -39,7 +45,10 @@ public final class ActivationSparsity {
         if (resid.size() == 0) {
             return new Massive(new float[0], Double.NaN, false);
         }
-        float[] sorted = resid.abs().flatten().sort().toFloatArray();
+        float[] sorted;
+        try (NDScope scope = new NDScope()) {
+            sorted = resid.abs().flatten().sort().toFloatArray();
+        }
         int n = sorted.length;
         double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
         float[] top3 = new float[Math.min(3, n)];

@@ -2,6 +2,7 @@ package io.loupe.sparsity;
 
 import io.loupe.tensor.Tensors;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 
 /**
@@ -31,6 +32,12 @@ public final class Cett {
 
     /** CETT(t) for x {@code [n, d_mlp]}; NaN when no token has a non-zero output. */
     public static double cett(NDArray x, NDArray wDown, double t) {
+        try (NDScope scope = new NDScope()) {   // temporaries of [n, d_mlp] each call: freed here, not with x's manager
+            return cettUnscoped(x, wDown, t);
+        }
+    }
+
+    private static double cettUnscoped(NDArray x, NDArray wDown, double t) {
         NDArray tail = x.mul(neuronNorms(x, wDown).lte(t));                         // x_i where n_i <= t
         NDArray full = x.matMul(wDown.transpose()).square().sum(new int[]{1}).sqrt();   // ‖W_down x‖ per token
         NDArray part = tail.matMul(wDown.transpose()).square().sum(new int[]{1}).sqrt();
@@ -51,6 +58,12 @@ public final class Cett {
         if (x.getShape().get(0) == 0) {
             throw new IllegalArgumentException("no tokens");
         }
+        try (NDScope scope = new NDScope()) {
+            return search(x, wDown, target);
+        }
+    }
+
+    private static Threshold search(NDArray x, NDArray wDown, double target) {
         NDArray norms = neuronNorms(x, wDown);
         float[] sorted = norms.flatten().sort().toFloatArray();
         int lo = 0, hi = sorted.length - 1, best = -1;
