@@ -59,7 +59,7 @@ final class SparsityCommand implements Callable<Integer> {
                  PromptTokenizer tok = list.stream().anyMatch(p -> p.tokenIds() == null) ? PromptTokenizer.load(dir, m.config()) : null) {
                 List<long[]> seqs = new ArrayList<>();
                 for (Prompt p : list) {
-                    long[] ids = p.tokenIds() != null ? p.tokenIds() : tok.encode(p.text());
+                    long[] ids = p.tokens(tok, m.config().vocabSize());
                     seqs.add(ids.length > maxSeqLen ? java.util.Arrays.copyOf(ids, maxSeqLen) : ids);
                 }
                 SparsityRunner runner = new SparsityRunner(m, seqs, batchSize, eps, nd);

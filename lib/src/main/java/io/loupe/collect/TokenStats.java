@@ -3,6 +3,7 @@ package io.loupe.collect;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import io.loupe.model.NextTokenLoss;
 
 /** Per-token model outputs stored beside activations. Pure functions of logits; NaN where undefined. */
 public final class TokenStats {
@@ -28,7 +29,7 @@ public final class TokenStats {
         if (t < 2) {
             return out;
         }
-        NDArray logp = logits.get(new NDIndex(":, :-1, :")).toType(DataType.FLOAT32, false).logSoftmax(2);
+        NDArray logp = NextTokenLoss.logProbs(logits.toType(DataType.FLOAT32, false));
         NDArray next = ids.get(new NDIndex(":, 1:")).expandDims(2);
         float[] picked = logp.gather(next, 2).toFloatArray();              // [b, t-1]
         long[] nextReal = mask.get(new NDIndex(":, 1:")).toLongArray();

@@ -93,24 +93,7 @@ public final class ForwardRunner {
         int vocab = model.config().vocabSize();
         List<Tokenised> out = new ArrayList<>();
         for (Prompt p : prompts) {
-            long[] ids;
-            if (p.tokenIds() != null) {
-                ids = p.tokenIds();
-            } else if (tokenizer == null) {
-                throw new IllegalArgumentException("prompt '" + p.id() + "' has text but the model has no tokenizer.json");
-            } else {
-                ids = tokenizer.encode(p.text());
-            }
-            for (long id : ids) {
-                if (id < 0 || id >= vocab) {
-                    throw new IllegalArgumentException("prompt '" + p.id() + "': token id " + id + " is outside the vocabulary [0, "
-                            + vocab + ")");
-                }
-            }
-            if (ids.length == 0) {
-                throw new IllegalArgumentException("prompt '" + p.id() + "' tokenises to no tokens");
-            }
-            out.add(new Tokenised(p, ids));
+            out.add(new Tokenised(p, p.tokens(tokenizer, vocab)));
         }
         return out;
     }

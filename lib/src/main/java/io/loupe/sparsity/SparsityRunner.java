@@ -39,6 +39,8 @@ public final class SparsityRunner {
     private final NDManager manager;
     private final List<NDArray> mlp = new ArrayList<>();     // per layer [n_real, d_mlp]
     private final List<NDArray> resid = new ArrayList<>();   // per layer [n_real, d_model]
+    private final List<Layer> targetFree = new ArrayList<>(); // per layer: the figures that do not depend on the CETT target
+    private final double lossDense;
 
     public SparsityRunner(LanguageModel model, List<long[]> sequences, int batchSize, double eps, NDManager manager) {
         this.model = model;
@@ -47,6 +49,13 @@ public final class SparsityRunner {
         this.eps = eps;
         this.manager = manager;
         capture();
+        for (int l = 0; l < mlp.size(); l++) {
+            NDArray x = mlp.get(l);
+            ActivationSparsity.Massive ma = ActivationSparsity.massive(resid.get(l));
+            targetFree.add(new Layer(l, ActivationSparsity.nonzeroFraction(x, eps), Double.NaN, Double.NaN, Double.NaN,
+                    ActivationSparsity.deadNeurons(x, eps, 0.001), ma.top3(), ma.median(), ma.flagged()));
+        }
+        lossDense = NextTokenLoss.mean(model, sequences, Hooks::none, batchSize);
     }
 
     private void capture() {
@@ -91,16 +100,15 @@ public final class SparsityRunner {
             NDArray x = mlp.get(l), w = model.mlpDown(l);
             Cett.Threshold t = Cett.threshold(x, w, target);
             thresholds[l] = t.threshold();
-            ActivationSparsity.Massive ma = ActivationSparsity.massive(resid.get(l));
-            layers.add(new Layer(l, ActivationSparsity.nonzeroFraction(x, eps), t.threshold(), t.cett(), t.activationRatio(),
-                    ActivationSparsity.deadNeurons(x, eps, 0.001), ma.top3(), ma.median(), ma.flagged()));
+            Layer f = targetFree.get(l);
+            layers.add(new Layer(l, f.nonzeroFraction(), t.threshold(), t.cett(), t.activationRatio(), f.deadNeurons(), f.massiveTop3(),
+                    f.massiveMedian(), f.massiveFlagged()));
             double size = x.size();
             active += t.activationRatio() * size;
             total += size;
         }
-        double dense = NextTokenLoss.mean(model, sequences, Hooks::none, batchSize);
         double sparse = NextTokenLoss.mean(model, sequences, () -> sparsifying(thresholds), batchSize);
-        return new Report(layers, target, active / total, null, dense, sparse, mlp.get(0).getShape().get(0));
+        return new Report(layers, target, active / total, null, lossDense, sparse, mlp.get(0).getShape().get(0));
     }
 
     /** Zeroes x_i where n_i ≤ t_l in every layer's mlp.hook_post. */

@@ -113,13 +113,8 @@ public final class CollectJob {
             todo.unpersist();
         }
         long bytes = dataBytes(fs, out);
-        long rowsTotal = new Manifest(manifest).count("rows");
-        long values = 0;
-        if (rowsTotal > 0) {
-            for (var e : spark.read().parquet(o.out()).groupBy("hook").count().collectAsList()) {
-                values += e.getLong(1) * widths.get(e.getString(0));
-            }
-        }
+        // Every hook stores one row per committed token, so the values on disk follow from the token count.
+        long values = new Manifest(manifest).count("tokens") * widths.values().stream().mapToLong(Integer::longValue).sum();
         return new Summary(counters.examples().value(), counters.tokens().value(), counters.rows().value(), bytes, values, in.skipped(),
                 resumed, chunks, (System.nanoTime() - start) / 1e9, counters.forwardNanos().value() / 1e9,
                 counters.encodeNanos().value() / 1e9, progress.collectTaskSeconds());

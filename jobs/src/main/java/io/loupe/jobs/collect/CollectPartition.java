@@ -4,6 +4,7 @@ import io.loupe.collect.ActivationCollector;
 import io.loupe.collect.ActivationRow;
 import io.loupe.collect.Example;
 import io.loupe.collect.Packing;
+import io.loupe.forward.Prompt;
 import io.loupe.jobs.ExecutorModels;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -47,17 +48,9 @@ final class CollectPartition implements MapPartitionsFunction<Row, Row> {
         List<Example> docs = new ArrayList<>();
         while (input.hasNext()) {
             Row r = input.next();
-            String id = r.getString(0);
-            long[] tokens;
-            if (!r.isNullAt(2)) {
-                List<Long> ids = r.getList(2);
-                tokens = ids.stream().mapToLong(Long::longValue).toArray();
-            } else if (loaded.tokenizer() == null) {
-                throw new IllegalArgumentException("prompt '" + id + "' has text but the model has no tokenizer.json");
-            } else {
-                tokens = loaded.tokenizer().encode(r.getString(1));
-            }
-            docs.add(new Example(id, tokens));
+            long[] ids = r.isNullAt(2) ? null : r.<Long>getList(2).stream().mapToLong(Long::longValue).toArray();
+            Prompt p = new Prompt(r.getString(0), ids == null ? r.getString(1) : null, ids);   // token_ids win, as in forward
+            docs.add(new Example(p.id(), p.tokens(loaded.tokenizer(), loaded.model().config().vocabSize())));
         }
         List<Example> examples = options.packing() ? Packing.pack(docs, options.contextSize()) : Packing.truncate(docs, options.maxSeqLen());
         ActivationCollector collector = new ActivationCollector(loaded.model(), options.hookPoints(), options.dtype(), options.batchSize(),
