@@ -66,6 +66,20 @@ public final class PromptTokenizer implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The single token that {@code continuation} adds after {@code prefix} (e.g. " Mary" after "... gave it to"),
+     * found as the difference of the two encodings, so tokenizers that merge across the boundary or prepend
+     * a space are handled; throws when it is not exactly one token.
+     */
+    public long continuationToken(String prefix, String continuation) {
+        long[] a = encode(prefix), b = encode(prefix + continuation);
+        if (b.length != a.length + 1 || !java.util.Arrays.equals(a, 0, a.length, b, 0, a.length)) {
+            throw new IllegalArgumentException("'" + continuation + "' after '" + prefix + "' is not a single token ("
+                    + (b.length - a.length) + " tokens added)");
+        }
+        return b[a.length];
+    }
+
     /** Text of {@code ids}, special tokens skipped. */
     public String decode(long[] ids) {
         return tokenizer.decode(ids, true);
