@@ -1,6 +1,5 @@
 package io.loupe.cli;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,14 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FitCommandTest {
     @Test
     void collectThenFitWritesACheckpointAndMetrics(@TempDir Path tmp) throws IOException {
-        Path shared = null;
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isDirectory(p.resolve("shared/testvectors/stories260k"))) {
-                shared = p.resolve("shared");
-                break;
-            }
-        }
-        Assumptions.assumeTrue(shared != null, "../shared not found: skipping the fit command test");
+        Path shared = io.loupe.TestData.shared();
         String model = shared.resolve("models/stories260k").toString();
         Path acts = tmp.resolve("acts");
         assertEquals(0, Loupe.execute("collect", "--input", shared.resolve("testvectors/stories260k/prompts.jsonl").toString(), "--model", model,

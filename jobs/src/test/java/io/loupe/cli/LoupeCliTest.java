@@ -1,7 +1,6 @@
 package io.loupe.cli;
 
 import io.loupe.tensor.SafetensorsFile;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,13 +34,7 @@ class LoupeCliTest {
     }
 
     private static Path shared() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isDirectory(p.resolve("shared/testvectors/stories260k"))) {
-                return p.resolve("shared");
-            }
-        }
-        Assumptions.assumeTrue(false, "../shared not found: skipping the stories260k CLI test");
-        return null;
+        return io.loupe.TestData.shared();
     }
 
     @Test

@@ -25,25 +25,25 @@ public final class TaskGenerators {
     }
 
     /**
-     * Induction: {@code [BOS] r r[0..L-2]} where r is L distinct random tokens; at the last position the
-     * model should continue the repeat with {@code r[L-1]}. The corrupted prompt has a different first
-     * copy r', so the second copy no longer repeats anything; the wrong answer is {@code r'[L-1]}.
-     * Tokens are drawn from the ids above the special tokens (ids ≥ 3 other than BOS/EOS).
+     * Induction: {@code [BOS] r r[0..L-2]} where r is L distinct tokens drawn from {@code pool}; at the last
+     * position the model should continue the repeat with {@code r[L-1]}. The corrupted prompt has a
+     * different first copy r' (disjoint from r), so the second copy no longer repeats anything; the wrong
+     * answer is {@code r'[L-1]}.
      *
      * @param half L, the length of one copy (≥ 2)
+     * @param pool token ids to draw from, e.g. {@link #wordTokens}; null for every id ≥ 3 other than BOS/EOS
      */
-    public static List<TaskExample> induction(ModelConfig cfg, int n, int half, long seed) {
-        int low = 3;
-        int available = cfg.vocabSize() - low;
-        if (half < 2 || 2 * half > available) {
-            throw new IllegalArgumentException("induction needs 2 <= half <= " + available / 2 + " for a vocabulary of " + cfg.vocabSize()
-                    + ", got " + half);
+    public static List<TaskExample> induction(ModelConfig cfg, int n, int half, long seed, long[] pool) {
+        long[] ids = pool != null ? pool : defaultPool(cfg);
+        if (half < 2 || 2 * half > ids.length) {
+            throw new IllegalArgumentException("induction needs 2 <= half <= " + ids.length / 2 + " (" + ids.length
+                    + " tokens to draw from), got " + half);
         }
         Random rnd = new Random(seed);
         List<TaskExample> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            long[] r = distinct(rnd, half, low, cfg, null);
-            long[] r2 = distinct(rnd, half, low, cfg, r);   // disjoint from r, so the corrupt run has no repeat
+            long[] both = distinct(rnd, 2 * half, ids);
+            long[] r = java.util.Arrays.copyOfRange(both, 0, half), r2 = java.util.Arrays.copyOfRange(both, half, 2 * half);
             long[] clean = new long[2 * half], corrupt = new long[2 * half];
             clean[0] = corrupt[0] = cfg.bosTokenId() >= 0 ? cfg.bosTokenId() : r[0];
             for (int t = 0; t < half; t++) {
@@ -59,22 +59,48 @@ public final class TaskGenerators {
         return out;
     }
 
-    private static long[] distinct(Random rnd, int n, int low, ModelConfig cfg, long[] avoid) {
-        java.util.Set<Long> used = new java.util.HashSet<>();
-        if (avoid != null) {
-            for (long t : avoid) {
-                used.add(t);
+    private static long[] defaultPool(ModelConfig cfg) {
+        return java.util.stream.LongStream.range(3, cfg.vocabSize()).filter(t -> t != cfg.bosTokenId() && t != cfg.eosTokenId()).toArray();
+    }
+
+    /** {@code n} distinct ids from {@code pool} (partial Fisher–Yates). */
+    private static long[] distinct(Random rnd, int n, long[] pool) {
+        long[] p = pool.clone();
+        for (int i = 0; i < n; i++) {
+            int j = i + rnd.nextInt(p.length - i);
+            long tmp = p[i];
+            p[i] = p[j];
+            p[j] = tmp;
+        }
+        return java.util.Arrays.copyOf(p, n);
+    }
+
+    /**
+     * The ids of ordinary word pieces in a Hugging Face {@code tokenizer.json}: its vocabulary minus added
+     * (special) tokens and byte-fallback pieces {@code <0xNN>}, which models rarely see in training and
+     * which make random-token tasks out of distribution. Sorted, each below {@code vocab}.
+     */
+    public static long[] wordTokens(java.nio.file.Path tokenizerJson, int vocab) throws java.io.IOException {
+        com.google.gson.JsonObject t = com.google.gson.JsonParser.parseString(java.nio.file.Files.readString(tokenizerJson)).getAsJsonObject();
+        java.util.Set<Long> special = new java.util.HashSet<>();
+        if (t.has("added_tokens")) {
+            t.getAsJsonArray("added_tokens").forEach(e -> special.add(e.getAsJsonObject().get("id").getAsLong()));
+        }
+        java.util.TreeSet<Long> ids = new java.util.TreeSet<>();
+        com.google.gson.JsonElement v = t.getAsJsonObject("model").get("vocab");
+        java.util.function.BiConsumer<String, Long> take = (piece, id) -> {
+            if (id < vocab && !special.contains(id) && !piece.matches("<0x[0-9A-Fa-f]{2}>")) {
+                ids.add(id);
+            }
+        };
+        if (v.isJsonObject()) {            // BPE / WordPiece: piece -> id
+            v.getAsJsonObject().entrySet().forEach(e -> take.accept(e.getKey(), e.getValue().getAsLong()));
+        } else {                           // Unigram: [[piece, score], ...], id = index
+            for (int i = 0; i < v.getAsJsonArray().size(); i++) {
+                take.accept(v.getAsJsonArray().get(i).getAsJsonArray().get(0).getAsString(), (long) i);
             }
         }
-        long[] out = new long[n];
-        for (int i = 0; i < n; i++) {
-            long t;
-            do {
-                t = low + rnd.nextInt(cfg.vocabSize() - low);
-            } while (t == cfg.bosTokenId() || t == cfg.eosTokenId() || !used.add(t));
-            out[i] = t;
-        }
-        return out;
+        return ids.stream().mapToLong(Long::longValue).toArray();
     }
 
     /**

@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  * A parsed hook-point name such as {@code blocks.3.mlp.hook_post}: a layer and a {@link HookKind}.
  * Parsing checks the syntax; {@link #validate} checks the layer against a model.
  */
-public record HookPoint(int layer, HookKind kind) implements Comparable<HookPoint> {
+public record HookPoint(int layer, HookKind kind) implements Comparable<HookPoint>, java.io.Serializable {
     private static final Pattern NAME = Pattern.compile("blocks\\.(\\d+)\\.(.+)");
 
     public HookPoint {

@@ -1,9 +1,7 @@
 package io.loupe.circuits;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -12,7 +10,6 @@ import io.loupe.hooks.Hooks;
 import io.loupe.model.LanguageModel;
 import io.loupe.model.ModelLoader;
 import io.loupe.model.RandomModelWriter;
-import io.loupe.model.TokenBatch;
 import io.loupe.tensor.SafetensorsFile;
 import io.loupe.tensor.SafetensorsWriter;
 import io.loupe.tensor.TensorDtype;
@@ -43,7 +40,7 @@ class PatchingTest {
 
     /** Six induction examples and one shorter hand-made one, so batches carry padding. */
     private static List<TaskExample> examples(LanguageModel model) {
-        List<TaskExample> ex = new ArrayList<>(TaskGenerators.induction(model.config(), 6, 5, 3));
+        List<TaskExample> ex = new ArrayList<>(TaskGenerators.induction(model.config(), 6, 5, 3, null));
         ex.add(new TaskExample("short", new long[]{1, 40, 41, 40}, new long[]{1, 50, 51, 40}, 41, 51, 3));
         return ex;
     }
@@ -61,13 +58,13 @@ class PatchingTest {
                         boolean exists = node.type() != NodeType.RESID_POS || node.index() < ex.get(b).length();
                         assertEquals(exists, r.valid()[n][b]);
                         if (exists) {
-                            assertEquals(direct(model, ex.get(b), node, dir2), r.patched()[n][b], 2e-5, dir2 + " " + node + " " + ex.get(b).id());
+                            assertEquals(DirectPatching.patched(model, ex.get(b), node, dir2), r.patched()[n][b], 2e-5, dir2 + " " + node + " " + ex.get(b).id());
                         }
                     }
                 }
                 for (int b = 0; b < ex.size(); b++) {
-                    assertEquals(direct(model, ex.get(b), null, Direction.NOISE), r.mClean()[b], 2e-5);
-                    assertEquals(direct(model, ex.get(b), null, Direction.DENOISE), r.mCorrupt()[b], 2e-5);
+                    assertEquals(DirectPatching.patched(model, ex.get(b), null, Direction.NOISE), r.mClean()[b], 2e-5);
+                    assertEquals(DirectPatching.patched(model, ex.get(b), null, Direction.DENOISE), r.mCorrupt()[b], 2e-5);
                 }
             }
         }
@@ -112,7 +109,7 @@ class PatchingTest {
     @Test
     void circuitEvaluationWithMeanAblationEqualsDirectAblation(@TempDir Path dir) throws IOException {
         try (LanguageModel model = ModelLoader.load(randomModel(dir), Device.cpu())) {
-            List<TaskExample> ex = TaskGenerators.induction(model.config(), 5, 4, 9);   // equal lengths: per-position means over all
+            List<TaskExample> ex = TaskGenerators.induction(model.config(), 5, 4, 9, null);   // equal lengths: per-position means over all
             List<Node> components = Node.enumerate(model.config(), List.of(NodeType.HEAD, NodeType.MLP), 0);
             Set<Node> circuit = new LinkedHashSet<>(List.of(new Node(NodeType.HEAD, 1, 2), new Node(NodeType.MLP, 0, 0)));
             Set<HookPoint> points = new LinkedHashSet<>();
@@ -128,10 +125,10 @@ class PatchingTest {
                 Hooks cap = new Hooks().capture(points);
                 model.forward(TaskBatch.of(m, ex).corrupt(), cap);
                 for (int b = 0; b < ex.size(); b++) {
-                    assertEquals(direct(model, ex.get(b), null, Direction.NOISE), mt.full()[b], 2e-5, "M is the clean run");
-                    assertEquals(ablated(model, ex.get(b), outside, cap), mt.circuit()[b], 2e-5, "C");
-                    assertEquals(ablated(model, ex.get(b), new HashSet<>(components), cap), mt.empty()[b], 2e-5, "∅");
-                    assertEquals(ablated(model, ex.get(b), circuit, cap), mt.complement()[b], 2e-5, "M∖C");
+                    assertEquals(DirectPatching.patched(model, ex.get(b), null, Direction.NOISE), mt.full()[b], 2e-5, "M is the clean run");
+                    assertEquals(DirectPatching.meanAblated(model, ex.get(b), outside, cap), mt.circuit()[b], 2e-5, "C");
+                    assertEquals(DirectPatching.meanAblated(model, ex.get(b), new HashSet<>(components), cap), mt.empty()[b], 2e-5, "∅");
+                    assertEquals(DirectPatching.meanAblated(model, ex.get(b), circuit, cap), mt.complement()[b], 2e-5, "M∖C");
                 }
             }
             CircuitEval.Metrics everything = CircuitEval.run(model, ex, components, new HashSet<>(components), Ablation.ZERO, null);
@@ -141,49 +138,6 @@ class PatchingTest {
             assertEquals(mean(nothing.empty()), mean(nothing.circuit()), 1e-6);
             assertFalse(mean(nothing.full()) == mean(nothing.empty()), "resampling every component changes the metric");
         }
-    }
-
-    /** The metric of one example with {@code node} patched (null: the target run unpatched), through plain hooks and indexing. */
-    private static double direct(LanguageModel model, TaskExample e, Node node, Direction d) {
-        long[] src = d.fromClean() ? e.clean() : e.corrupt(), tgt = d.fromClean() ? e.corrupt() : e.clean();
-        try (NDManager m = model.manager().newSubManager()) {
-            Hooks hooks = new Hooks();
-            if (node != null) {
-                Hooks cap = new Hooks().capture(node.hook());
-                model.forward(TokenBatch.of(m, List.of(src), 0), cap);
-                NDArray s = cap.captured(node.hook());
-                hooks.replace(node.hook(), (x, p) -> setSlice(x, node, s));
-            }
-            return answerLogitDiff(model.forward(TokenBatch.of(m, List.of(tgt), 0), hooks), e);
-        }
-    }
-
-    /** The clean metric with each node of {@code ablate} set to its mean over the corrupted batch {@code corrupt}. */
-    private static double ablated(LanguageModel model, TaskExample e, Set<Node> ablate, Hooks corrupt) {
-        try (NDManager m = model.manager().newSubManager()) {
-            Hooks hooks = new Hooks();
-            for (Node n : ablate) {
-                NDArray mean = corrupt.captured(n.hook()).mean(new int[]{0}, true);
-                hooks.replace(n.hook(), (x, p) -> setSlice(x, n, mean));
-            }
-            return answerLogitDiff(model.forward(TokenBatch.of(m, List.of(e.clean()), 0), hooks), e);
-        }
-    }
-
-    private static NDArray setSlice(NDArray x, Node node, NDArray value) {
-        NDArray y = x.duplicate();
-        NDIndex idx = switch (node.type()) {
-            case RESID_POS -> new NDIndex(":, {}, :", node.index());
-            case HEAD -> new NDIndex(":, :, {}, :", node.index());
-            default -> new NDIndex(":, :, :");
-        };
-        y.set(idx, value.get(idx));
-        return y;
-    }
-
-    private static double answerLogitDiff(NDArray logits, TaskExample e) {
-        double[] row = logits.get(0, e.answerPos()).toType(DataType.FLOAT64, false).toDoubleArray();
-        return row[(int) e.answer()] - row[(int) e.wrong()];
     }
 
     /**

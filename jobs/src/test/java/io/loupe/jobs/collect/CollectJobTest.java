@@ -5,7 +5,6 @@ import io.loupe.tensor.SafetensorsFile;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,12 +33,7 @@ class CollectJobTest {
 
     @BeforeAll
     static void start() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isDirectory(p.resolve("shared/testvectors/stories260k"))) {
-                shared = p.resolve("shared");
-                break;
-            }
-        }
+        shared = io.loupe.TestData.sharedOrNull();
         if (shared != null) {
             spark = SparkSession.builder().master("local[2,4]").appName("collect-test").config("spark.ui.enabled", "false")
                     .config("spark.sql.shuffle.partitions", "2").getOrCreate();
@@ -54,8 +48,7 @@ class CollectJobTest {
     }
 
     private static Path model() {
-        Assumptions.assumeTrue(shared != null, "../shared not found: skipping the collect job tests");
-        return shared.resolve("models/stories260k");
+        return io.loupe.TestData.stories();
     }
 
     private static Path prompts() {
