@@ -100,9 +100,19 @@ final class CircuitsCommand implements Callable<Integer> {
                 summary.get("mean_logit_diff_clean"), summary.get("mean_logit_diff_corrupt"), r.examples(), seconds, r.examples() / seconds));
         @SuppressWarnings("unchecked")
         Map<String, Object> byMethod = (Map<String, Object>) summary.get("methods");
-        byMethod.forEach((k, v) -> Console.info("circuits: " + k + " top nodes " + ((Map<?, ?>) v).get("top_nodes")));
+        byMethod.forEach((k, v) -> {
+            StringBuilder top = new StringBuilder();
+            List<?> nodes = (List<?>) ((Map<?, ?>) v).get("top_nodes");
+            for (Object o : nodes.subList(0, Math.min(5, nodes.size()))) {
+                Map<?, ?> n = (Map<?, ?>) o;
+                top.append(String.format("%s %.3f  ", n.get("node"), (Double) n.get("score")));
+            }
+            Console.info("circuits: " + k + " top scores: " + top.toString().trim());
+        });
         if (summary.containsKey("pearson_patch_vs_attrib")) {
-            Console.info("circuits: Pearson r, patch vs attrib, per node type: " + summary.get("pearson_patch_vs_attrib"));
+            StringBuilder r2 = new StringBuilder();
+            ((Map<?, ?>) summary.get("pearson_patch_vs_attrib")).forEach((k, v) -> r2.append(String.format("%s %.3f  ", k, (Double) v)));
+            Console.info("circuits: Pearson r, patch vs attrib: " + r2.toString().trim());
         }
         if (summary.get("circuit") instanceof Map<?, ?> c) {
             Console.info(String.format("circuits: circuit of %d components: faithfulness %.3f, completeness %.3f (%s ablation)",

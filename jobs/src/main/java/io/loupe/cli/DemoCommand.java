@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Runs the pipeline on the embedded default: forward (logits + hooks to safetensors), a greedy continuation,",
                 "make-prompts (a corpus sampled from the model), collect (activations to Parquet, Spark local mode) and fit (a TopK",
-                "dictionary, evaluated on held-out texts).",
+                "dictionary, evaluated on held-out texts), sparsity (PPL-1%) and circuits (induction, both patching methods).",
                 "Uses ../shared/models/stories260k when present, else a generated random model (and says which)."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Model directory (default: stories260k from ../shared, else a random model).")
@@ -96,6 +96,15 @@ final class DemoCommand implements Callable<Integer> {
         Console.info(String.format("demo: fit: FVU %.3f, L0 %.1f, CE loss recovered %.3f on held-out texts", r.get("fvu"), r.get("mean_l0"),
                 r.get("ce_loss_recovered")));
 
+        Path sparsityOut = dir.resolve("sparsity");
+        Console.info("demo: sparsity at PPL-1% over the sampled corpus -> " + sparsityOut);
+        step(Loupe.execute("sparsity", "--model", modelDir.toString(), "--prompts", stories.toString(), "--ppl-p", "0.01",
+                "--out", sparsityOut.toString()), "sparsity");
+        Path circuitsOut = dir.resolve("circuits");
+        Console.info("demo: circuits, induction, activation and attribution patching -> " + circuitsOut);
+        step(Loupe.execute("circuits", "--model", modelDir.toString(), "--task", "induction", "--examples", "32", "--out",
+                circuitsOut.toString()), "circuits");
+
         System.out.println();
         System.out.println("outputs:");
         System.out.println("  model        " + modelDir);
@@ -104,7 +113,15 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  corpus       " + stories + "  (sampled from the model)");
         System.out.println("  activations  " + activations + "  (Parquet by hook=...; _loupe.json says how values are encoded)");
         System.out.println("  dictionary   " + fitOut + "/" + task.name() + "  (sae_weights.safetensors, cfg.json, metrics.json)");
+        System.out.println("  sparsity     " + sparsityOut + "/summary.json  (per layer: nonzero fraction, threshold, activation ratio)");
+        System.out.println("  circuits     " + circuitsOut + "  (scores.parquet, summary.json, plots/*.png)");
         return 0;
+    }
+
+    private static void step(int exitCode, String what) {
+        if (exitCode != 0) {
+            throw new IllegalStateException("demo: the " + what + " step failed (exit code " + exitCode + "); its message is above");
+        }
     }
 
     private Path chooseModel(Path dir) throws java.io.IOException {

@@ -90,12 +90,24 @@ class LoupeCliTest {
         Run noModel = run("forward", "--model", tmp.resolve("none").toString(), "--prompts", prompts.toString(), "--out", "x");
         assertTrue(noModel.code() == 2 && noModel.err().contains("does not exist"), noModel.err());
         assertTrue(!Files.exists(tmp.resolve("o.safetensors")), "no output after a failure");
+
+        Path task = tmp.resolve("task.jsonl");
+        Files.writeString(task, "{\"id\": \"t1\", \"clean\": [1, 5, 6], \"corrupt\": [1, 7], \"answer\": 9, \"wrong\": 8}\n");
+        Run unequal = run("circuits", "--model", model.toString(), "--task", task.toString(), "--master", "local[1]", "--out",
+                tmp.resolve("c").toString());
+        assertEquals(2, unequal.code());
+        assertTrue(unequal.err().contains("task.jsonl:1") && unequal.err().contains("'t1'") && unequal.err().contains("differ in length"),
+                unequal.err());
+        Run badMethod = run("circuits", "--model", model.toString(), "--task", "induction", "--method", "gradient", "--out", "x");
+        assertTrue(badMethod.code() == 2 && badMethod.err().contains("use patch or attrib"), badMethod.err());
+        assertTrue(!Files.exists(tmp.resolve("c")), "no output after a failure");
     }
 
     @Test
     void everyCommandHasHelp() {
-        for (String[] cmd : new String[][]{{"--help"}, {"forward", "--help"}, {"collect", "--help"}, {"fit", "--help"}, {"features", "--help"}, {"sparsity", "--help"}, {"make-model", "--help"}, {"make-prompts", "--help"}, {"demo", "--help"},
-                {"bench", "--help"}, {"bench", "forward", "--help"}, {"bench", "collect", "--help"}, {"bench", "fit", "--help"}}) {
+        for (String[] cmd : new String[][]{{"--help"}, {"forward", "--help"}, {"collect", "--help"}, {"fit", "--help"}, {"features", "--help"}, {"sparsity", "--help"}, {"circuits", "--help"}, {"make-model", "--help"}, {"make-prompts", "--help"}, {"demo", "--help"},
+                {"bench", "--help"}, {"bench", "forward", "--help"}, {"bench", "collect", "--help"}, {"bench", "fit", "--help"},
+                {"bench", "circuits", "--help"}}) {
             Run r = run(cmd);
             assertEquals(0, r.code(), String.join(" ", cmd));
             assertTrue(r.out().contains("Usage: loupe"), r.out());
