@@ -55,6 +55,11 @@ public final class ActivationSparsity {
         for (int i = 0; i < top3.length; i++) {
             top3[i] = sorted[n - 1 - i];
         }
-        return new Massive(top3, median, top3[0] > 100 && top3[0] >= 1000 * median);
+        return new Massive(top3, median, massiveFlag(top3[0], median));
+    }
+
+    /** The massive-activation rule: max |h| > 100 and max |h| ≥ 1000 × median |h|. */
+    public static boolean massiveFlag(double max, double median) {
+        return max > 100 && max >= 1000 * median;
     }
 }
