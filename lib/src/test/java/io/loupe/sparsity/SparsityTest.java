@@ -67,6 +67,8 @@ class SparsityTest {
         LawFit.Result r = LawFit.silu(d, a, new double[]{0.2, 0.3, 0.5});
         assertArrayEquals(new double[]{0.102, 0.479, 0.409}, r.params(), 1e-6);
         assertTrue(r.mse() < 1e-20);
+        assertArrayEquals(new double[]{0.102, 0.479, 0.409}, LawFit.siluFromData(d, a).params(), 1e-6, "from data-derived starting values");
+        assertEquals(a[3], r.at(d[3]), 1e-12);
     }
 
     @Test
@@ -86,5 +88,8 @@ class SparsityTest {
         LawFit.Result r = LawFit.relu(d, relu, new double[]{1.0, 0.4, -0.5, 0.05});
         assertArrayEquals(new double[]{0.8, 0.5, -1.0, 0.1}, r.params(), 0.05);
         assertTrue(r.mse() < 1e-7, "mse " + r.mse());
+        assertArrayEquals(new double[]{0.2, 0.6, 0.5}, LawFit.siluFromData(d, silu).params(), 0.02);
+        assertArrayEquals(new double[]{0.8, 0.5, -1.0, 0.1}, LawFit.reluFromData(d, relu).params(), 0.05);
+        assertEquals(Math.exp(-0.8 * Math.pow(d[5], 0.5) - 1.0) + 0.1, r.at(d[5]), 1e-3);
     }
 }
