@@ -89,8 +89,8 @@ final class DemoCommand implements Callable<Integer> {
                 s.bytesPerValue()));
         Console.info("demo: fit, a TopK dictionary (width 256, k 8) on " + hook + " -> " + fitOut);
         int dIn = ModelLoader.inspect(modelDir).dModel();
-        FitTask task = new FitTask(FitTask.nameOf(hook, Architecture.TOPK, 256, 8, 0, 0, 1e-3), hook, Architecture.TOPK, dIn, 256, 8, 5, 0.08,
-                1e-3, 400, 256, 0);
+        FitTask task = new FitTask(FitTask.nameOf(hook, Architecture.TOPK, 256, 8, 0, 0, 1e-3), hook, null, Architecture.TOPK, dIn, 0, 256, 8, 5,
+                0.08, 1e-3, 400, 256, 0);
         Map<String, Object> r = FitSweepJob.run(spark, List.of(task), activations.toString(), ValueDtype.BFLOAT16, modelDir.toString(), 0.1,
                 fitOut.toString()).get(0);
         Console.info(String.format("demo: fit: FVU %.3f, L0 %.1f, CE loss recovered %.3f on held-out texts", r.get("fvu"), r.get("mean_l0"),

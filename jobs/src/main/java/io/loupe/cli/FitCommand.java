@@ -28,7 +28,9 @@ import java.util.concurrent.Callable;
 final class FitCommand implements Callable<Integer> {
     @Option(names = "--activations", required = true, description = "A collect output (any Hadoop URI).")
     String activations;
-    @Option(names = "--hook", required = true, split = ",", description = "Hook(s) to fit, e.g. blocks.2.hook_resid_post.")
+    @Option(names = "--hook", required = true, split = ",",
+            description = {"Hook(s) to fit, e.g. blocks.2.hook_resid_post; a transcoder is source:target, e.g.",
+                    "blocks.1.hook_resid_mid:blocks.1.hook_mlp_out (both hooks from the same collect run)."})
     List<String> hooks;
     @Option(names = "--model", required = true, description = "The model the activations came from (for CE loss recovered).")
     String model;
@@ -63,11 +65,22 @@ final class FitCommand implements Callable<Integer> {
         JsonObject manifest = Manifest.read(spark.sparkContext().hadoopConfiguration(), activations);
         JsonObject stored = manifest.getAsJsonObject("hooks");
         List<FitTask> grid = new ArrayList<>();
-        for (String hook : hooks) {
-            if (!stored.has(hook)) {
-                throw new IllegalArgumentException(activations + " has no hook " + hook + "; it has " + stored.keySet());
+        for (String spec : hooks) {
+            String[] parts = spec.split(":", -1);
+            if (parts.length > 2) {
+                throw new IllegalArgumentException("--hook " + spec + ": use a hook name, or source:target for a transcoder");
+            }
+            for (String h : parts) {
+                if (!stored.has(h)) {
+                    throw new IllegalArgumentException(activations + " has no hook " + h + "; it has " + stored.keySet());
+                }
+            }
+            String hook = parts[0], target = parts.length == 2 ? parts[1] : null;
+            if (target != null && !io.loupe.hooks.HookPoint.parse(hook).before(io.loupe.hooks.HookPoint.parse(target))) {
+                throw new IllegalArgumentException("--hook " + spec + ": a transcoder's source must come before its target in the forward pass");
             }
             int dIn = stored.getAsJsonObject(hook).get("width").getAsInt();
+            int dOut = target == null ? 0 : stored.getAsJsonObject(target).get("width").getAsInt();
             for (String a : architectures) {
                 Architecture arch = Architecture.parse(a);
                 boolean usesK = arch == Architecture.TOPK || arch == Architecture.BATCH_TOPK;
@@ -76,8 +89,8 @@ final class FitCommand implements Callable<Integer> {
                         for (double l1 : arch == Architecture.RELU ? l1s : List.of(l1s.get(0))) {
                             for (double l0 : arch == Architecture.JUMPRELU ? l0s : List.of(l0s.get(0))) {
                                 for (double lr : lrs) {
-                                    FitTask t = new FitTask(FitTask.nameOf(hook, arch, w, k, l1, l0, lr), hook, arch, dIn, w, k, l1, l0, lr,
-                                            steps, batchSize, seed);
+                                    FitTask t = new FitTask(FitTask.nameOf(spec, arch, w, k, l1, l0, lr), hook, target, arch, dIn, dOut, w, k, l1,
+                                            l0, lr, steps, batchSize, seed);
                                     t.config();   // validates before any task starts
                                     grid.add(t);
                                 }

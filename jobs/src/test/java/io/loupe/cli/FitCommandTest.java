@@ -20,8 +20,11 @@ class FitCommandTest {
         Path shared = io.loupe.TestData.shared();
         String model = shared.resolve("models/stories260k").toString();
         Path acts = tmp.resolve("acts");
-        assertEquals(0, Loupe.execute("collect", "--input", shared.resolve("testvectors/stories260k/prompts.jsonl").toString(), "--model", model,
-                "--hooks", "blocks.2.hook_resid_post", "--out", acts.toString(), "--master", "local[2]"));
+        // 32 stories of 64 tokens sampled from the model: 2k tokens, enough for the transcoder below to beat the mean
+        Path corpus = tmp.resolve("stories.jsonl");
+        assertEquals(0, Loupe.execute("make-prompts", "--model", model, "--count", "32", "--tokens", "64", "--out", corpus.toString()));
+        assertEquals(0, Loupe.execute("collect", "--input", corpus.toString(), "--model", model,
+                "--hooks", "blocks.2.hook_resid_post,blocks.1.hook_resid_mid,blocks.1.hook_mlp_out", "--out", acts.toString(), "--master", "local[2]"));
 
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream old = System.err;
@@ -69,6 +72,39 @@ class FitCommandTest {
             List<String> lines = Files.readAllLines(part);
             assertEquals(3, lines.size(), "header + one row per dictionary: " + lines);
             assertTrue(lines.get(0).contains("fvu") && lines.get(0).contains("ce_loss_recovered"), lines.get(0));
+        }
+
+        // A transcoder: reads blocks.1.hook_resid_mid, rebuilds blocks.1.hook_mlp_out; SAELens transcoder fields in cfg.json.
+        Path tc = tmp.resolve("transcoder");
+        assertEquals(0, Loupe.execute("fit", "--activations", acts.toString(), "--hook", "blocks.1.hook_resid_mid:blocks.1.hook_mlp_out", "--model",
+                model, "--width", "128", "--k", "8", "--steps", "300", "--batch-size", "128", "--eval-fraction", "0.25", "--out", tc.toString(),
+                "--master", "local[2]"));
+        Path ckpt = tc.resolve("blocks.1.hook_resid_mid__to__blocks.1.hook_mlp_out__topk_w128_k8_lr0.001");
+        var cfg = com.google.gson.JsonParser.parseString(Files.readString(ckpt.resolve("cfg.json"))).getAsJsonObject();
+        assertEquals("blocks.1.hook_mlp_out", cfg.get("hook_name_out").getAsString());
+        assertEquals(64, cfg.get("d_out").getAsInt());
+        assertTrue(!cfg.get("apply_b_dec_to_input").getAsBoolean());
+        var metrics = com.google.gson.JsonParser.parseString(Files.readString(ckpt.resolve("metrics.json"))).getAsJsonObject();
+        assertTrue(metrics.get("fvu").getAsDouble() < 1, "better than predicting the mean: " + metrics);
+        assertTrue(metrics.get("ce_loss_recovered").getAsDouble() > 0, "splicing the transcoder beats zeroing the MLP: " + metrics);
+
+        Run wrongOrder = runQuiet("fit", "--activations", acts.toString(), "--hook", "blocks.1.hook_mlp_out:blocks.1.hook_resid_mid", "--model",
+                model, "--out", tmp.resolve("y").toString());
+        assertEquals(2, wrongOrder.code());
+        assertTrue(wrongOrder.err().contains("must come before"), wrongOrder.err());
+    }
+
+    private record Run(int code, String err) {
+    }
+
+    private static Run runQuiet(String... args) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        System.setErr(new PrintStream(err, true));
+        try {
+            return new Run(Loupe.execute(args), err.toString());
+        } finally {
+            System.setErr(old);
         }
     }
 }

@@ -25,7 +25,7 @@ import java.util.function.Consumer;
  * driver-side and the Spark-task side of {@code loupe fit}.
  */
 public final class FitRun {
-    /** One stored activation row: which token it is and its values. */
+    /** One stored activation row: which token it is and its values (for a transcoder, the input's then the target's). */
     public record Row(String exampleId, int position, int tokenId, float[] values) {
     }
 
@@ -39,15 +39,24 @@ public final class FitRun {
     }
 
     /**
-     * @param rows  every row of one hook, in any order
-     * @param model the model the rows came from, for CE loss recovered (null to skip it)
+     * @param rows   every row of one hook (a transcoder: input then target values per row), in any order
+     * @param hook   the hook the dictionary reads
+     * @param target the hook a transcoder reconstructs; null for a sparse autoencoder (it reconstructs {@code hook})
+     * @param model  the model the rows came from, for CE loss recovered (null to skip it)
      * @param out   checkpoint folder (null to not save)
      * @return the metrics written to {@code metrics.json}
      */
-    public static Map<String, Object> run(SaeConfig cfg, List<Row> rows, HookPoint hook, LanguageModel model, double evalFraction,
+    public static Map<String, Object> run(SaeConfig cfg, List<Row> rows, HookPoint hook, HookPoint target, LanguageModel model, double evalFraction,
                                           Path out, Map<String, Object> extraCfg, NDManager manager, Consumer<String> log) throws IOException {
         if (rows.isEmpty()) {
             throw new IllegalArgumentException("no rows for " + hook);
+        }
+        if ((target != null) != cfg.transcoder()) {
+            throw new IllegalArgumentException("a transcoder needs a target hook and d_out > 0; a sparse autoencoder neither");
+        }
+        if (target != null && !hook.before(target)) {
+            throw new IllegalArgumentException("a transcoder reads a hook and rebuilds a later one in the same pass; " + hook + " does not come before "
+                    + target);
         }
         List<Row> sorted = new ArrayList<>(rows);
         sorted.sort(java.util.Comparator.comparing(Row::exampleId).thenComparingInt(Row::position));
@@ -55,8 +64,9 @@ public final class FitRun {
         Map<String, List<Long>> evalTokens = new TreeMap<>();
         long bad = 0;
         for (Row r : sorted) {
-            if (r.values().length != cfg.dIn()) {
-                throw new IllegalArgumentException("a row of " + hook + " has width " + r.values().length + ", the dictionary's d_in is " + cfg.dIn());
+            if (r.values().length != cfg.rowWidth()) {
+                throw new IllegalArgumentException("a row of " + hook + " has width " + r.values().length + ", the dictionary's d_in is " + cfg.dIn()
+                        + (cfg.transcoder() ? " and its d_out " + cfg.dOut() : ""));
             }
             for (float x : r.values()) {
                 if (!Float.isFinite(x)) {
@@ -77,12 +87,15 @@ public final class FitRun {
             throw new IllegalArgumentException("need both training and held-out rows; got " + train.size() + " and " + eval.size()
                     + " (adjust the eval fraction)");
         }
-        log.accept(String.format("%s: %d training and %d held-out tokens (%d prompts), d_in %d", hook, train.size(), eval.size(),
-                evalTokens.size(), cfg.dIn()));
+        String what = target == null ? hook.name() : hook + " -> " + target;
+        log.accept(String.format("%s: %d training and %d held-out tokens (%d prompts), d_in %d, d_out %d", what, train.size(), eval.size(),
+                evalTokens.size(), cfg.dIn(), cfg.outWidth()));
         try (NDManager m = manager.newSubManager()) {
-            NDArray trainX = matrix(m, train, cfg.dIn()), evalX = matrix(m, eval, cfg.dIn());
+            NDArray trainX = matrix(m, train, cfg.rowWidth()), evalRows = matrix(m, eval, cfg.rowWidth());
+            NDArray evalX = SaeTrainer.input(cfg, evalRows), evalY = SaeTrainer.target(cfg, evalRows);
             int steps = cfg.steps();
-            SaeTrainer.Result r = SaeTrainer.train(cfg, new InMemorySource(trainX, cfg.seed()), trainX, m, Math.max(1, steps / 10),
+            SaeTrainer.Result r = SaeTrainer.train(cfg, new InMemorySource(trainX, cfg.seed()), SaeTrainer.target(cfg, trainX), m,
+                    Math.max(1, steps / 10),
                     l -> log.accept(String.format("step %d/%d loss %.4g (recon %.4g, sparsity %.4g, aux %.3g), L0 %.1f, dead %d",
                             l.step() + 1, steps, l.loss(), l.reconstruction(), l.sparsity(), l.aux(), l.meanL0(), l.dead())));
             SparseAutoencoder sae = r.sae();
@@ -90,6 +103,9 @@ public final class FitRun {
             float[] freq = SaeMetrics.frequencies(f);
             Map<String, Object> metrics = new LinkedHashMap<>();
             metrics.put("hook", hook.name());
+            if (target != null) {
+                metrics.put("hook_out", target.name());
+            }
             metrics.put("architecture", cfg.architecture().saeLensName());
             metrics.put("d_sae", cfg.dSae());
             metrics.put("k", cfg.k());
@@ -97,14 +113,14 @@ public final class FitRun {
             metrics.put("lr", cfg.lr());
             metrics.put("train_tokens", train.size());
             metrics.put("held_out_tokens", eval.size());
-            metrics.put("mse", SaeMetrics.mse(evalX, xHat));
-            metrics.put("fvu", SaeMetrics.fvu(evalX, xHat));
+            metrics.put("mse", SaeMetrics.mse(evalY, xHat));
+            metrics.put("fvu", SaeMetrics.fvu(evalY, xHat));
             metrics.put("mean_l0", SaeMetrics.meanL0(f));
             metrics.put("dead_latents", SaeMetrics.dead(freq));
             metrics.put("dense_latents", SaeMetrics.dense(freq, 0.1));
             metrics.put("density_histogram_log10", Map.of("lo", -6, "bins", 12, "counts", SaeMetrics.densityHistogram(freq, -6, 12)));
             if (model != null) {
-                SpliceEval.Result ce = SpliceEval.evaluate(model, sae, hook, evalTokens.values().stream()
+                SpliceEval.Result ce = SpliceEval.evaluate(model, sae, hook, target == null ? hook : target, evalTokens.values().stream()
                         .map(t -> t.stream().mapToLong(Long::longValue).toArray()).toList(), 8);
                 metrics.put("ce_clean", ce.ceClean());
                 metrics.put("ce_recon", ce.ceRecon());
@@ -118,6 +134,10 @@ public final class FitRun {
                 Map<String, Object> c = new LinkedHashMap<>(extraCfg);
                 c.put("hook_name", hook.name());
                 c.put("hook_layer", hook.layer());
+                if (target != null) {
+                    c.put("hook_name_out", target.name());
+                    c.put("hook_layer_out", target.layer());
+                }
                 sae.save(out, c);
                 Files.writeString(out.resolve("metrics.json"),
                         new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(metrics) + "\n");

@@ -17,10 +17,10 @@ public final class InMemorySource implements ActivationSource {
     private int[] order;
     private int cursor;
 
-    /** @param rows {@code [n, d_in]} float32; kept, not copied */
+    /** @param rows {@code [n, width]} float32; kept, not copied */
     public InMemorySource(NDArray rows, long seed) {
         if (rows.getShape().dimension() != 2 || rows.getShape().get(0) == 0) {
-            throw new IllegalArgumentException("need a non-empty [n, d_in] matrix, got " + rows.getShape());
+            throw new IllegalArgumentException("need a non-empty [n, width] matrix, got " + rows.getShape());
         }
         this.rows = rows;
         this.n = (int) rows.getShape().get(0);
@@ -51,11 +51,11 @@ public final class InMemorySource implements ActivationSource {
             idx[i] = order[cursor++];
         }
         NDArray index = manager.create(idx);
-        return rows.get(manager, new ai.djl.ndarray.index.NDIndex("{}", index)).reshape(new Shape(count, dIn()));
+        return rows.get(manager, new ai.djl.ndarray.index.NDIndex("{}", index)).reshape(new Shape(count, width()));
     }
 
     @Override
-    public int dIn() {
+    public int width() {
         return (int) rows.getShape().get(1);
     }
 }

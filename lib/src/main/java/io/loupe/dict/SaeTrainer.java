@@ -36,13 +36,14 @@ public final class SaeTrainer {
     }
 
     /**
-     * @param sample    rows for b_dec initialisation {@code [n, d_in]}
+     * @param sample    reconstruction targets for b_dec initialisation {@code [n, out_width]}
      * @param logEvery  log a step every this many (the last step is always logged)
      */
     public static Result train(SaeConfig cfg, ActivationSource data, NDArray sample, NDManager manager, int logEvery,
                                Consumer<StepLog> progress) {
-        if (data.dIn() != cfg.dIn()) {
-            throw new IllegalArgumentException("the data has width " + data.dIn() + " but the dictionary's d_in is " + cfg.dIn());
+        if (data.width() != cfg.rowWidth()) {
+            throw new IllegalArgumentException("the data has width " + data.width() + " but the dictionary's rows are " + cfg.rowWidth()
+                    + (cfg.transcoder() ? " (d_in " + cfg.dIn() + " + d_out " + cfg.dOut() + ")" : " wide (d_in)"));
         }
         SparseAutoencoder sae = SparseAutoencoder.init(cfg, manager, sample);
         List<NDArray> params = sae.parameters();
@@ -61,8 +62,9 @@ public final class SaeTrainer {
             // weights' own manager (decoder norms, Adam terms); state is updated in place and survives.
             try (NDScope scope = new NDScope(); NDManager s = manager.newSubManager()) {
                 long t0 = System.nanoTime();
-                NDArray x = data.next(s, cfg.batchSize());
+                NDArray rows = data.next(s, cfg.batchSize());
                 dataNanos += System.nanoTime() - t0;
+                NDArray x = input(cfg, rows), y = target(cfg, rows);
                 NDArray dead = sinceFired.gte(cfg.deadAfter());
                 double[] parts = new double[4];
                 NDArray codes;
@@ -71,14 +73,14 @@ public final class SaeTrainer {
                         NDArray pre = sae.preActivations(x);
                         NDArray f = sae.activate(pre, true);
                         NDArray xHat = sae.decode(f);
-                        NDArray recon = SaeLosses.reconstruction(x, xHat);
+                        NDArray recon = SaeLosses.reconstruction(y, xHat);
                         NDArray sparsity = switch (cfg.architecture()) {
                             case RELU -> SaeLosses.weightedL1(f, sae.wDec).mul(cfg.l1());
                             case JUMPRELU -> SaeLosses.jumpL0(pre, sae.logThreshold.exp(), cfg.bandwidth()).mul(cfg.l0());
                             default -> s.zeros(new Shape());
                         };
                         NDArray aux = cfg.architecture() == Architecture.TOPK || cfg.architecture() == Architecture.BATCH_TOPK
-                                ? SaeLosses.auxK(x.sub(xHat).stopGradient(), pre, dead, sae.wDec, cfg.auxK()).mul(cfg.auxCoeff())
+                                ? SaeLosses.auxK(y.sub(xHat).stopGradient(), pre, dead, sae.wDec, cfg.auxK()).mul(cfg.auxCoeff())
                                 : s.zeros(new Shape());
                         NDArray loss = recon.add(sparsity).add(aux);
                         gc.backward(loss);
@@ -104,6 +106,16 @@ public final class SaeTrainer {
         params.forEach(p -> p.setRequiresGradient(false));
         state.close();
         return new Result(sae, log, (System.nanoTime() - start) / 1e9, dataNanos / 1e9, (long) cfg.steps() * cfg.batchSize());
+    }
+
+    /** The dictionary's input: the row, or its first d_in columns for a transcoder. {@code [n, width] → [n, d_in]} */
+    public static NDArray input(SaeConfig cfg, NDArray rows) {
+        return cfg.transcoder() ? rows.get(new ai.djl.ndarray.index.NDIndex(":, :{}", cfg.dIn())) : rows;
+    }
+
+    /** What the dictionary reconstructs: the row, or its last d_out columns for a transcoder. {@code [n, width] → [n, out_width]} */
+    public static NDArray target(SaeConfig cfg, NDArray rows) {
+        return cfg.transcoder() ? rows.get(new ai.djl.ndarray.index.NDIndex(":, {}:", cfg.dIn())) : rows;
     }
 
     /** Adam with bias correction, in place; then clears the gradients. */

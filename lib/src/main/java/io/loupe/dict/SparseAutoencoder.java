@@ -45,19 +45,26 @@ public final class SparseAutoencoder implements AutoCloseable {
     }
 
     /**
-     * Random unit-norm decoder rows, encoder tied to the decoder's transpose, b_enc = 0, b_dec from
-     * {@code sample} ({@code [n, d_in]}) as the config says.
+     * Random unit-norm decoder rows, encoder tied to the decoder's transpose (a transcoder's input and
+     * output spaces differ, so its encoder gets its own random unit-norm columns), b_enc = 0, b_dec from
+     * {@code sample} ({@code [n, out_width]}, the reconstruction targets) as the config says.
      */
     public static SparseAutoencoder init(SaeConfig cfg, NDManager parent, NDArray sample) {
         NDManager m = parent.newSubManager();
         Runtime.engine().setRandomSeed((int) cfg.seed());
-        NDArray wDec = m.randomNormal(0, 1, new Shape(cfg.dSae(), cfg.dIn()), DataType.FLOAT32);
+        NDArray wDec = m.randomNormal(0, 1, new Shape(cfg.dSae(), cfg.outWidth()), DataType.FLOAT32);
         wDec = wDec.div(wDec.square().sum(new int[]{1}, true).sqrt());
-        NDArray wEnc = wDec.transpose().duplicate();
+        NDArray wEnc;
+        if (cfg.transcoder()) {
+            wEnc = m.randomNormal(0, 1, new Shape(cfg.dIn(), cfg.dSae()), DataType.FLOAT32);
+            wEnc = wEnc.div(wEnc.square().sum(new int[]{0}, true).sqrt());
+        } else {
+            wEnc = wDec.transpose().duplicate();
+        }
         NDArray bDec = switch (cfg.bDecInit()) {
             case "mean" -> sample.mean(new int[]{0});
             case "median" -> geometricMedian(sample, 50);
-            default -> m.zeros(new Shape(cfg.dIn()));
+            default -> m.zeros(new Shape(cfg.outWidth()));
         };
         bDec.attach(m);
         NDArray logT = cfg.architecture() == Architecture.JUMPRELU
@@ -84,9 +91,13 @@ public final class SparseAutoencoder implements AutoCloseable {
         return cfg;
     }
 
-    /** {@code pre = (x − b_dec) W_enc + b_enc}: x {@code [n, d_in]} to {@code [n, d_sae]}. */
+    /**
+     * {@code pre = (x − b_dec) W_enc + b_enc}: x {@code [n, d_in]} to {@code [n, d_sae]}. A transcoder's b_dec
+     * lives in the output space, so its input is not centred: {@code pre = x W_enc + b_enc} (as SAELens's
+     * transcoders, {@code apply_b_dec_to_input = false}).
+     */
     public NDArray preActivations(NDArray x) {
-        return x.sub(bDec).matMul(wEnc).add(bEnc);
+        return (cfg.transcoder() ? x : x.sub(bDec)).matMul(wEnc).add(bEnc);
     }
 
     /** Codes at inference: {@code [n, d_in] → [n, d_sae]}. */
@@ -132,7 +143,7 @@ public final class SparseAutoencoder implements AutoCloseable {
         return pre.mul(h).add(surrogate).sub(surrogate.stopGradient());
     }
 
-    /** {@code x̂ = f W_dec + b_dec}: {@code [n, d_sae] → [n, d_in]}. */
+    /** {@code x̂ = f W_dec + b_dec}: {@code [n, d_sae] → [n, out_width]}. */
     public NDArray decode(NDArray f) {
         return f.matMul(wDec).add(bDec);
     }
@@ -166,9 +177,12 @@ public final class SparseAutoencoder implements AutoCloseable {
         c.put("architecture", cfg.architecture().saeLensName());
         c.put("d_in", cfg.dIn());
         c.put("d_sae", cfg.dSae());
+        if (cfg.transcoder()) {
+            c.put("d_out", cfg.dOut());
+        }
         c.put("dtype", "float32");
         c.put("device", "cpu");
-        c.put("apply_b_dec_to_input", true);
+        c.put("apply_b_dec_to_input", !cfg.transcoder());
         c.put("normalize_activations", "none");
         c.put("finetuning_scaling_factor", false);
         if (cfg.architecture() == Architecture.TOPK || cfg.architecture() == Architecture.BATCH_TOPK) {
@@ -202,6 +216,9 @@ public final class SparseAutoencoder implements AutoCloseable {
         NDArray wDec = f.load(m, "W_dec", DataType.FLOAT32), bDec = f.load(m, "b_dec", DataType.FLOAT32);
         if (!wEnc.getShape().equals(new Shape(cfg.dIn(), cfg.dSae()))) {
             throw new IllegalArgumentException(dir + ": W_enc is " + wEnc.getShape() + ", config says (" + cfg.dIn() + ", " + cfg.dSae() + ")");
+        }
+        if (!wDec.getShape().equals(new Shape(cfg.dSae(), cfg.outWidth()))) {
+            throw new IllegalArgumentException(dir + ": W_dec is " + wDec.getShape() + ", config says (" + cfg.dSae() + ", " + cfg.outWidth() + ")");
         }
         NDArray logT = null;
         double bt = 0;

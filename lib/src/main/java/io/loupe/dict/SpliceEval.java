@@ -33,19 +33,30 @@ public final class SpliceEval {
     private SpliceEval() {
     }
 
-    public static Result evaluate(LanguageModel model, SparseAutoencoder sae, HookPoint hook, List<long[]> sequences, int batchSize) {
+    /**
+     * @param hook   the hook the dictionary reads
+     * @param target the hook its reconstruction replaces (and that zero-ablation zeroes): {@code hook} for a sparse
+     *               autoencoder, a later hook for a transcoder, whose input is captured at {@code hook} in the same pass
+     */
+    public static Result evaluate(LanguageModel model, SparseAutoencoder sae, HookPoint hook, HookPoint target, List<long[]> sequences,
+                                  int batchSize) {
         double clean = 0, recon = 0, zero = 0, kl = 0;
         long n = 0;
         for (int from = 0; from < sequences.size(); from += batchSize) {
             try (NDManager m = model.manager().newSubManager()) {
                 TokenBatch b = TokenBatch.of(m, sequences.subList(from, Math.min(sequences.size(), from + batchSize)), 0);
                 NDArray lpClean = NextTokenLoss.logProbs(model.forward(b, Hooks.none()));
-                NDArray lpRecon = NextTokenLoss.logProbs(model.forward(b, Hooks.none().replace(hook, (x, p) -> {
-                    long[] s = x.getShape().getShape();
-                    NDArray flat = x.reshape(-1, s[s.length - 1]);
-                    return sae.decode(sae.encode(flat)).reshape(x.getShape());
-                })));
-                NDArray lpZero = NextTokenLoss.logProbs(model.forward(b, Hooks.none().replace(hook, (x, p) -> x.zerosLike())));
+                Hooks splice = Hooks.none();
+                if (!target.equals(hook)) {
+                    splice.capture(hook);
+                }
+                splice.replace(target, (x, p) -> {
+                    NDArray in = target.equals(hook) ? x : splice.captured(hook);
+                    long[] s = in.getShape().getShape();
+                    return sae.decode(sae.encode(in.reshape(-1, s[s.length - 1]))).reshape(x.getShape());
+                });
+                NDArray lpRecon = NextTokenLoss.logProbs(model.forward(b, splice));
+                NDArray lpZero = NextTokenLoss.logProbs(model.forward(b, Hooks.none().replace(target, (x, p) -> x.zerosLike())));
                 NDArray valid = NextTokenLoss.validNext(b);
                 clean += NextTokenLoss.summedNll(lpClean, b);
                 recon += NextTokenLoss.summedNll(lpRecon, b);

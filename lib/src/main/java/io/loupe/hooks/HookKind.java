@@ -36,6 +36,20 @@ public enum HookKind {
         return suffix;
     }
 
+    /** Position in a block's forward pass: resid_pre, pattern, z, attn_out, resid_mid, mlp.hook_post, mlp_out, resid_post. */
+    public int forwardOrder() {
+        return switch (this) {
+            case RESID_PRE -> 0;
+            case ATTN_PATTERN -> 1;
+            case ATTN_Z -> 2;
+            case ATTN_OUT -> 3;
+            case RESID_MID -> 4;
+            case MLP_POST -> 5;
+            case MLP_OUT -> 6;
+            case RESID_POST -> 7;
+        };
+    }
+
     static HookKind fromSuffix(String suffix) {
         for (HookKind k : values()) {
             if (k.suffix.equals(suffix)) {

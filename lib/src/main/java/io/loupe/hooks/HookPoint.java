@@ -66,6 +66,11 @@ public record HookPoint(int layer, HookKind kind) implements Comparable<HookPoin
         }
     }
 
+    /** True if this point is computed before {@code other} in a forward pass. */
+    public boolean before(HookPoint other) {
+        return layer != other.layer ? layer < other.layer : kind.forwardOrder() < other.kind.forwardOrder();
+    }
+
     public String name() {
         return "blocks." + layer + "." + kind.suffix();
     }

@@ -51,7 +51,7 @@ class SpliceEvalTest {
         try (LanguageModel model = ModelLoader.load(TestData.stories(), Device.cpu()); NDManager m = model.manager().newSubManager()) {
             NDArray sample = m.randomNormal(0, 1, new ai.djl.ndarray.types.Shape(64, 64), ai.djl.ndarray.types.DataType.FLOAT32);
             SparseAutoencoder sae = SparseAutoencoder.init(SaeConfig.defaults(Architecture.TOPK, 64, 128, 8), m, sample);
-            SpliceEval.Result r = SpliceEval.evaluate(model, sae, HookPoint.parse("blocks.2.hook_resid_post"),
+            SpliceEval.Result r = SpliceEval.evaluate(model, sae, HookPoint.parse("blocks.2.hook_resid_post"), HookPoint.parse("blocks.2.hook_resid_post"),
                     prompts.stream().map(Prompt::tokenIds).toList(), 3);
             assertEquals(n, r.tokens());
             assertEquals(nll / n, r.ceClean(), 1e-4);

@@ -12,7 +12,9 @@ import org.apache.parquet.hadoop.example.GroupReadSupport;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Reads one hook's rows of a collect dataset inside a Spark task (no SparkSession there), straight from
@@ -20,6 +22,34 @@ import java.util.List;
  */
 final class ActivationReader {
     private ActivationReader() {
+    }
+
+    /**
+     * Transcoder rows: for every token stored at both hooks, the source's values followed by the target's.
+     * Every token must be at both (a collect run writes all its hooks for every token); a mismatch is an error.
+     */
+    static List<FitRun.Row> readPairs(Configuration conf, String dataset, String source, String target, ValueDtype dtype) throws IOException {
+        Map<String, FitRun.Row> byToken = new HashMap<>();
+        for (FitRun.Row r : read(conf, dataset, target, dtype)) {
+            byToken.put(r.exampleId() + "@" + r.position(), r);
+        }
+        List<FitRun.Row> out = new ArrayList<>();
+        long missing = 0;
+        for (FitRun.Row r : read(conf, dataset, source, dtype)) {
+            FitRun.Row t = byToken.remove(r.exampleId() + "@" + r.position());
+            if (t == null) {
+                missing++;
+                continue;
+            }
+            float[] both = java.util.Arrays.copyOf(r.values(), r.values().length + t.values().length);
+            System.arraycopy(t.values(), 0, both, r.values().length, t.values().length);
+            out.add(new FitRun.Row(r.exampleId(), r.position(), r.tokenId(), both));
+        }
+        if (missing > 0 || !byToken.isEmpty()) {
+            throw new IllegalArgumentException(dataset + ": " + missing + " tokens of " + source + " are missing at " + target + " and "
+                    + byToken.size() + " the other way; a transcoder needs both hooks from the same collect run");
+        }
+        return out;
     }
 
     static List<FitRun.Row> read(Configuration conf, String dataset, String hook, ValueDtype dtype) throws IOException {

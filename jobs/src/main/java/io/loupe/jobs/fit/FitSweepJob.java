@@ -73,12 +73,14 @@ public final class FitSweepJob {
     private static String fitOne(FitTask task, String activations, ValueDtype dtype, String model, double evalFraction, String out)
             throws IOException {
         Configuration conf = SparkHadoopUtil.get().newConfiguration(SparkEnv.get().conf());
-        List<FitRun.Row> rows = ActivationReader.read(conf, activations, task.hook(), dtype);
+        List<FitRun.Row> rows = task.targetHook() == null ? ActivationReader.read(conf, activations, task.hook(), dtype)
+                : ActivationReader.readPairs(conf, activations, task.hook(), task.targetHook(), dtype);
         ExecutorModels.Loaded lm = ExecutorModels.get(model, ExecutorModels.taskDevice("auto"));
         java.nio.file.Path local = Files.createTempDirectory("loupe-fit-");
         Map<String, Object> metrics;
         try (var manager = Runtime.newManager(ai.djl.Device.cpu())) {
-            metrics = FitRun.run(task.config(), rows, HookPoint.parse(task.hook()), lm.model(), evalFraction, local,
+            metrics = FitRun.run(task.config(), rows, HookPoint.parse(task.hook()),
+                    task.targetHook() == null ? null : HookPoint.parse(task.targetHook()), lm.model(), evalFraction, local,
                     Map.of("model_name", model, "dataset_path", activations, "prepend_bos", true), manager,
                     line -> LOG.info(task.name() + ": " + line));
         }
