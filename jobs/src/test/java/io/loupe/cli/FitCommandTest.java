@@ -24,7 +24,7 @@ class FitCommandTest {
         Path corpus = tmp.resolve("stories.jsonl");
         assertEquals(0, Loupe.execute("make-prompts", "--model", model, "--count", "32", "--tokens", "64", "--out", corpus.toString()));
         assertEquals(0, Loupe.execute("collect", "--input", corpus.toString(), "--model", model,
-                "--hooks", "blocks.2.hook_resid_post,blocks.1.hook_resid_mid,blocks.1.hook_mlp_out", "--out", acts.toString(), "--master", "local[2]"));
+                "--hooks", "blocks.2.hook_resid_post,blocks.1.hook_resid_mid,blocks.1.hook_mlp_out", "--out", acts.toString(), "--master", "local[2,4]"));
 
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream old = System.err;
@@ -43,7 +43,7 @@ class FitCommandTest {
         Path out = tmp.resolve("sweep");
         assertEquals(0, Loupe.execute("fit", "--activations", acts.toString(), "--hook", "blocks.2.hook_resid_post", "--model", model,
                 "--width", "128", "--k", "4,8", "--steps", "30", "--batch-size", "64", "--eval-fraction", "0.3", "--out", out.toString(),
-                "--master", "local[2]"));
+                "--master", "local[2,4]"));
         for (int k : new int[]{4, 8}) {
             Path ckpt = out.resolve("blocks.2.hook_resid_post__topk_w128_k" + k + "_lr0.001");
             String metrics = Files.readString(ckpt.resolve("metrics.json"));
@@ -78,7 +78,7 @@ class FitCommandTest {
         Path tc = tmp.resolve("transcoder");
         assertEquals(0, Loupe.execute("fit", "--activations", acts.toString(), "--hook", "blocks.1.hook_resid_mid:blocks.1.hook_mlp_out", "--model",
                 model, "--width", "128", "--k", "8", "--steps", "300", "--batch-size", "128", "--eval-fraction", "0.25", "--out", tc.toString(),
-                "--master", "local[2]"));
+                "--master", "local[2,4]"));
         Path ckpt = tc.resolve("blocks.1.hook_resid_mid__to__blocks.1.hook_mlp_out__topk_w128_k8_lr0.001");
         var cfg = com.google.gson.JsonParser.parseString(Files.readString(ckpt.resolve("cfg.json"))).getAsJsonObject();
         assertEquals("blocks.1.hook_mlp_out", cfg.get("hook_name_out").getAsString());
@@ -87,6 +87,21 @@ class FitCommandTest {
         var metrics = com.google.gson.JsonParser.parseString(Files.readString(ckpt.resolve("metrics.json"))).getAsJsonObject();
         assertTrue(metrics.get("fvu").getAsDouble() < 1, "better than predicting the mean: " + metrics);
         assertTrue(metrics.get("ce_loss_recovered").getAsDouble() > 0, "splicing the transcoder beats zeroing the MLP: " + metrics);
+
+        // Killed after the state of step 20 was saved, retried by Spark, resumed: the same weights as an uninterrupted run.
+        for (String run : new String[]{"clean", "killed"}) {
+            List<String> args = new java.util.ArrayList<>(List.of("fit", "--activations", acts.toString(), "--hook", "blocks.2.hook_resid_post",
+                    "--model", model, "--width", "64", "--k", "4", "--steps", "40", "--batch-size", "64", "--checkpoint-every", "10",
+                    "--out", tmp.resolve(run).toString(), "--master", "local[2,4]"));
+            if (run.equals("killed")) {
+                args.addAll(List.of("--fail-once-at-step", "20"));
+            }
+            assertEquals(0, Loupe.execute(args.toArray(String[]::new)));
+        }
+        String name = "blocks.2.hook_resid_post__topk_w64_k4_lr0.001";
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(tmp.resolve("clean").resolve(name).resolve("sae_weights.safetensors")),
+                Files.readAllBytes(tmp.resolve("killed").resolve(name).resolve("sae_weights.safetensors"))), "resumed weights differ");
+        assertTrue(!Files.exists(tmp.resolve("killed").resolve(name).resolve("_resume")), "the resume state goes once the run is complete");
 
         Run wrongOrder = runQuiet("fit", "--activations", acts.toString(), "--hook", "blocks.1.hook_mlp_out:blocks.1.hook_resid_mid", "--model",
                 model, "--out", tmp.resolve("y").toString());

@@ -13,4 +13,18 @@ public interface ActivationSource {
 
     /** Values per row. */
     int width();
+
+    /**
+     * Moves past the next {@code rows} rows as if they had been read, so a resumed run sees the same data
+     * as an uninterrupted one. The default reads and drops them; sources that can jump do.
+     */
+    default void skip(NDManager manager, long rows) {
+        for (long done = 0; done < rows; ) {
+            int n = (int) Math.min(4096, rows - done);
+            try (NDManager m = manager.newSubManager()) {
+                next(m, n);
+            }
+            done += n;
+        }
+    }
 }

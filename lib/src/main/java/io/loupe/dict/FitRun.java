@@ -43,11 +43,13 @@ public final class FitRun {
      * @param hook   the hook the dictionary reads
      * @param target the hook a transcoder reconstructs; null for a sparse autoencoder (it reconstructs {@code hook})
      * @param model  the model the rows came from, for CE loss recovered (null to skip it)
-     * @param out   checkpoint folder (null to not save)
+     * @param out    checkpoint folder (null to not save)
+     * @param resume periodic training states to continue a killed run from (null for none)
      * @return the metrics written to {@code metrics.json}
      */
     public static Map<String, Object> run(SaeConfig cfg, List<Row> rows, HookPoint hook, HookPoint target, LanguageModel model, double evalFraction,
-                                          Path out, Map<String, Object> extraCfg, NDManager manager, Consumer<String> log) throws IOException {
+                                          Path out, Map<String, Object> extraCfg, NDManager manager, Consumer<String> log,
+                                          SaeTrainer.Resume resume) throws IOException {
         if (rows.isEmpty()) {
             throw new IllegalArgumentException("no rows for " + hook);
         }
@@ -97,7 +99,7 @@ public final class FitRun {
             SaeTrainer.Result r = SaeTrainer.train(cfg, new InMemorySource(trainX, cfg.seed()), SaeTrainer.target(cfg, trainX), m,
                     Math.max(1, steps / 10),
                     l -> log.accept(String.format("step %d/%d loss %.4g (recon %.4g, sparsity %.4g, aux %.3g), L0 %.1f, dead %d",
-                            l.step() + 1, steps, l.loss(), l.reconstruction(), l.sparsity(), l.aux(), l.meanL0(), l.dead())));
+                            l.step() + 1, steps, l.loss(), l.reconstruction(), l.sparsity(), l.aux(), l.meanL0(), l.dead())), resume);
             SparseAutoencoder sae = r.sae();
             NDArray f = sae.encode(evalX), xHat = sae.decode(f);
             float[] freq = SaeMetrics.frequencies(f);

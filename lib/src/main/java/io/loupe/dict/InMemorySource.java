@@ -54,6 +54,17 @@ public final class InMemorySource implements ActivationSource {
         return rows.get(manager, new ai.djl.ndarray.index.NDIndex("{}", index)).reshape(new Shape(count, width()));
     }
 
+    /** Advances the order without gathering: the same reshuffles, in the same sequence, as reading would do. */
+    @Override
+    public void skip(NDManager manager, long rows) {
+        for (long i = 0; i < rows; i++) {
+            if (cursor == n) {
+                shuffle();
+            }
+            cursor++;
+        }
+    }
+
     @Override
     public int width() {
         return (int) rows.getShape().get(1);

@@ -25,6 +25,20 @@ public final class SaeTrainer {
     public record StepLog(int step, double loss, double reconstruction, double sparsity, double aux, double meanL0, long dead) {
     }
 
+    /**
+     * Periodic training states for resuming a killed run: every {@code every} steps the state goes to
+     * {@code dir} ({@link TrainingState}) and {@code afterSave} is called with the step reached (to copy it to
+     * durable storage). A run that finds a state saved under the same config continues from it and ends
+     * with exactly the weights an uninterrupted run would have.
+     */
+    public record Resume(java.nio.file.Path dir, int every, java.util.function.IntConsumer afterSave) {
+        public Resume {
+            if (every < 1) {
+                throw new IllegalArgumentException("checkpoint interval must be >= 1 step");
+            }
+        }
+    }
+
     /** A finished run: the dictionary, its log, and where the time went. */
     public record Result(SparseAutoencoder sae, List<StepLog> log, double seconds, double dataSeconds, long tokens) {
         public double tokensPerSecond() {
@@ -41,6 +55,12 @@ public final class SaeTrainer {
      */
     public static Result train(SaeConfig cfg, ActivationSource data, NDArray sample, NDManager manager, int logEvery,
                                Consumer<StepLog> progress) {
+        return train(cfg, data, sample, manager, logEvery, progress, null);
+    }
+
+    /** @param resume where to save and find training states; null for none */
+    public static Result train(SaeConfig cfg, ActivationSource data, NDArray sample, NDManager manager, int logEvery,
+                               Consumer<StepLog> progress, Resume resume) {
         if (data.width() != cfg.rowWidth()) {
             throw new IllegalArgumentException("the data has width " + data.width() + " but the dictionary's rows are " + cfg.rowWidth()
                     + (cfg.transcoder() ? " (d_in " + cfg.dIn() + " + d_out " + cfg.dOut() + ")" : " wide (d_in)"));
@@ -56,8 +76,13 @@ public final class SaeTrainer {
         NDManager state = manager.newSubManager();
         NDArray sinceFired = state.zeros(new Shape(cfg.dSae()), DataType.INT64);
         List<StepLog> log = new ArrayList<>();
+        int first = 0;
+        if (resume != null) {
+            first = restore(resume, cfg, sae, params, m1, m2, sinceFired, state);
+            data.skip(state, (long) first * cfg.batchSize());
+        }
         long start = System.nanoTime(), dataNanos = 0;
-        for (int step = 0; step < cfg.steps(); step++) {
+        for (int step = first; step < cfg.steps(); step++) {
             // The scope frees every temporary of the step, including those that ops on the weights create in the
             // weights' own manager (decoder norms, Adam terms); state is updated in place and survives.
             try (NDScope scope = new NDScope(); NDManager s = manager.newSubManager()) {
@@ -102,10 +127,37 @@ public final class SaeTrainer {
                     progress.accept(l);
                 }
             }
+            if (resume != null && (step + 1) % resume.every() == 0 && step + 1 < cfg.steps()) {
+                save(resume, cfg, step + 1, sae, params, m1, m2, sinceFired);
+            }
         }
         params.forEach(p -> p.setRequiresGradient(false));
         state.close();
-        return new Result(sae, log, (System.nanoTime() - start) / 1e9, dataNanos / 1e9, (long) cfg.steps() * cfg.batchSize());
+        return new Result(sae, log, (System.nanoTime() - start) / 1e9, dataNanos / 1e9, (long) (cfg.steps() - first) * cfg.batchSize());
+    }
+
+    private static int restore(Resume r, SaeConfig cfg, SparseAutoencoder sae, List<NDArray> params, List<NDArray> m1, List<NDArray> m2,
+                               NDArray sinceFired, NDManager m) {
+        try {
+            if (!TrainingState.exists(r.dir(), cfg)) {
+                return 0;
+            }
+            TrainingState.Snapshot s = TrainingState.restore(r.dir(), new TrainingState.Snapshot(0, params, m1, m2, sinceFired, 0), m);
+            sae.restoreBatchThreshold(s.batchThreshold());
+            return s.step();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("could not read the training state in " + r.dir(), e);
+        }
+    }
+
+    private static void save(Resume r, SaeConfig cfg, int step, SparseAutoencoder sae, List<NDArray> params, List<NDArray> m1,
+                             List<NDArray> m2, NDArray sinceFired) {
+        try {
+            TrainingState.save(r.dir(), cfg, new TrainingState.Snapshot(step, params, m1, m2, sinceFired, sae.batchThreshold()));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("could not save the training state to " + r.dir(), e);
+        }
+        r.afterSave().accept(step);
     }
 
     /** The dictionary's input: the row, or its first d_in columns for a transcoder. {@code [n, width] → [n, d_in]} */

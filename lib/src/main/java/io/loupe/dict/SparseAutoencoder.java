@@ -159,6 +159,11 @@ public final class SparseAutoencoder implements AutoCloseable {
         return batchThreshold;
     }
 
+    /** Restores BatchTopK's inference threshold from a saved training state. */
+    void restoreBatchThreshold(double t) {
+        batchThreshold = t;
+    }
+
     /** The learned atoms: decoder rows {@code [d_sae, d_in]}. */
     public NDArray decoder() {
         return wDec;

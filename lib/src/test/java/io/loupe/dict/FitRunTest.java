@@ -36,7 +36,7 @@ class FitRunTest {
         SaeConfig cfg = SaeConfig.defaults(Architecture.TOPK, 8, 16, 2).withTraining(1e-3, 2, 16, 0, 0);
         try (NDManager m = Runtime.newManager(Device.cpu())) {
             return assertThrows(IllegalArgumentException.class,
-                    () -> FitRun.run(cfg, rows, HOOK, null, null, evalFraction, null, Map.of(), m, s -> { })).getMessage();
+                    () -> FitRun.run(cfg, rows, HOOK, null, null, evalFraction, null, Map.of(), m, s -> { }, null)).getMessage();
         }
     }
 
@@ -55,7 +55,7 @@ class FitRunTest {
     void trainsAndReportsWithoutAModel() throws Exception {
         SaeConfig cfg = SaeConfig.defaults(Architecture.TOPK, 8, 16, 2).withTraining(1e-3, 5, 16, 0, 0);
         try (NDManager m = Runtime.newManager(Device.cpu())) {
-            Map<String, Object> r = FitRun.run(cfg, rows(40, 8), HOOK, null, null, 0.2, null, Map.of(), m, s -> { });
+            Map<String, Object> r = FitRun.run(cfg, rows(40, 8), HOOK, null, null, 0.2, null, Map.of(), m, s -> { }, null);
             assertEquals(2.0, (double) r.get("mean_l0"), 1e-9);
             assertTrue((long) (int) r.get("held_out_tokens") > 0 && !r.containsKey("ce_loss_recovered"));
         }

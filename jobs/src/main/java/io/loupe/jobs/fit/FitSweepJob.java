@@ -3,6 +3,8 @@ package io.loupe.jobs.fit;
 import com.google.gson.Gson;
 import io.loupe.collect.ValueDtype;
 import io.loupe.dict.FitRun;
+import io.loupe.dict.SaeTrainer;
+import io.loupe.dict.TrainingState;
 import io.loupe.hooks.HookPoint;
 import io.loupe.jobs.ExecutorModels;
 import io.loupe.model.Runtime;
@@ -10,6 +12,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.deploy.SparkHadoopUtil;
 import org.apache.spark.sql.Dataset;
@@ -32,7 +35,9 @@ import static org.apache.spark.sql.functions.col;
  * A grid of dictionaries as Spark tasks, one dictionary per task, all reading the same activation
  * dataset. Each task reads its hook's rows, trains with the executor's shared model for CE metrics, and
  * copies its checkpoint to {@code OUT/<name>/} (replacing any earlier attempt's, so a retried task leaves
- * one copy). The driver writes {@code OUT/results.parquet} and {@code OUT/results.csv}.
+ * one copy). Every {@code checkpointEvery} steps the training state goes to {@code OUT/<name>/_resume/};
+ * a retried or re-run task continues from it and ends with the weights an uninterrupted run would have.
+ * The driver writes {@code OUT/results.parquet} and {@code OUT/results.csv}.
  */
 public final class FitSweepJob {
     private static final Logger LOG = LoggerFactory.getLogger(FitSweepJob.class);
@@ -43,12 +48,21 @@ public final class FitSweepJob {
     /** @return one metrics map per task, in grid order */
     public static List<Map<String, Object>> run(SparkSession spark, List<FitTask> grid, String activations, ValueDtype dtype, String model,
                                                 double evalFraction, String out) throws IOException {
+        return run(spark, grid, activations, dtype, model, evalFraction, out, 0, -1);
+    }
+
+    /**
+     * @param checkpointEvery steps between saved training states (0: a tenth of the steps)
+     * @param failOnceAtStep  fault injection for tests: the first attempt of each task dies after saving this step (-1: never)
+     */
+    public static List<Map<String, Object>> run(SparkSession spark, List<FitTask> grid, String activations, ValueDtype dtype, String model,
+                                                double evalFraction, String out, int checkpointEvery, int failOnceAtStep) throws IOException {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         String qualifiedActs = qualify(activations, hconf), qualifiedModel = qualify(model, hconf), qualifiedOut = qualify(out, hconf);
         spark.sparkContext().setJobDescription("loupe fit: " + grid.size() + " dictionaries");
         List<String> json = JavaSparkContext.fromSparkContext(spark.sparkContext())
                 .parallelize(grid, grid.size())
-                .map(task -> fitOne(task, qualifiedActs, dtype, qualifiedModel, evalFraction, qualifiedOut))
+                .map(task -> fitOne(task, qualifiedActs, dtype, qualifiedModel, evalFraction, qualifiedOut, checkpointEvery, failOnceAtStep))
                 .collect();
         Gson gson = new Gson();
         List<Map<String, Object>> results = new ArrayList<>();
@@ -70,27 +84,67 @@ public final class FitSweepJob {
         return results;
     }
 
-    private static String fitOne(FitTask task, String activations, ValueDtype dtype, String model, double evalFraction, String out)
-            throws IOException {
+    private static String fitOne(FitTask task, String activations, ValueDtype dtype, String model, double evalFraction, String out,
+                                 int checkpointEvery, int failOnceAtStep) throws IOException {
         Configuration conf = SparkHadoopUtil.get().newConfiguration(SparkEnv.get().conf());
         List<FitRun.Row> rows = task.targetHook() == null ? ActivationReader.read(conf, activations, task.hook(), dtype)
                 : ActivationReader.readPairs(conf, activations, task.hook(), task.targetHook(), dtype);
         ExecutorModels.Loaded lm = ExecutorModels.get(model, ExecutorModels.taskDevice("auto"));
         java.nio.file.Path local = Files.createTempDirectory("loupe-fit-");
+        SaeTrainer.Resume resume = resume(conf, new Path(out, task.name() + "/_resume"), local.resolve("_resume"), task,
+                checkpointEvery > 0 ? checkpointEvery : Math.max(1, task.steps() / 10), failOnceAtStep);
         Map<String, Object> metrics;
         try (var manager = Runtime.newManager(ai.djl.Device.cpu())) {
             metrics = FitRun.run(task.config(), rows, HookPoint.parse(task.hook()),
                     task.targetHook() == null ? null : HookPoint.parse(task.targetHook()), lm.model(), evalFraction, local,
                     Map.of("model_name", model, "dataset_path", activations, "prepend_bos", true), manager,
-                    line -> LOG.info(task.name() + ": " + line));
+                    line -> LOG.info(task.name() + ": " + line), resume);
         }
         Path dst = new Path(out, task.name());
         FileSystem fs = dst.getFileSystem(conf);
-        fs.delete(dst, true);
+        fs.delete(dst, true);   // with its _resume state: the run is complete
+        deleteRecursively(local.resolve("_resume"));
         fs.copyFromLocalFile(true, true, new Path(local.toUri()), dst);
         metrics.put("name", task.name());
         metrics.put("checkpoint", dst.toString());
         return new Gson().newBuilder().serializeSpecialFloatingPointValues().create().toJson(metrics);
+    }
+
+    /**
+     * Fetches a saved training state from durable storage if there is one, and copies each new one there;
+     * the fault injection kills the task's first attempt right after a copy, as a lost executor would.
+     */
+    private static SaeTrainer.Resume resume(Configuration conf, Path remote, java.nio.file.Path local, FitTask task, int every, int failAt)
+            throws IOException {
+        Files.createDirectories(local);
+        FileSystem fs = remote.getFileSystem(conf);
+        Path state = new Path(remote, TrainingState.FILE);
+        if (fs.exists(state)) {
+            fs.copyToLocalFile(false, state, new Path(local.resolve(TrainingState.FILE).toUri()), true);
+            LOG.info(task.name() + ": found a saved training state; resuming from it");
+        }
+        int attempt = TaskContext.get() == null ? 0 : TaskContext.get().attemptNumber();
+        return new SaeTrainer.Resume(local, every, step -> {
+            try {
+                fs.copyFromLocalFile(false, true, new Path(local.resolve(TrainingState.FILE).toUri()), state);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            LOG.info(task.name() + ": training state at step " + step + " saved to " + state);
+            if (step == failAt && attempt == 0) {
+                throw new IllegalStateException("fault injection: task " + task.name() + " killed after step " + step);
+            }
+        });
+    }
+
+    private static void deleteRecursively(java.nio.file.Path p) throws IOException {
+        if (Files.exists(p)) {
+            try (var walk = Files.walk(p)) {
+                for (java.nio.file.Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(f);
+                }
+            }
+        }
     }
 
     private static String qualify(String uri, Configuration conf) throws IOException {
