@@ -57,6 +57,10 @@ final class FitCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "0",
             description = "Steps between saved training states a killed task resumes from; 0 = a tenth of the steps (default: ${DEFAULT-VALUE}).")
     int checkpointEvery;
+    @Option(names = "--shuffle-buffer-mb", defaultValue = "256",
+            description = {"Autoencoders stream rows from Parquet through a shuffle buffer of this size (mixing files); 0 loads",
+                    "every row into memory. Transcoders always load theirs (default: ${DEFAULT-VALUE})."})
+    int shuffleBufferMb;
     @Option(names = "--fail-once-at-step", defaultValue = "-1", hidden = true, description = "Fault injection for tests.")
     int failOnceAtStep;
     @Option(names = "--master", description = "Spark master; default: spark-submit's, else " + SparkSessions.LOCAL_DEFAULT + ".")
@@ -108,7 +112,7 @@ final class FitCommand implements Callable<Integer> {
         Console.info("fit: " + grid.size() + " dictionar" + (grid.size() == 1 ? "y" : "ies") + " as Spark tasks -> " + out);
         long start = System.nanoTime();
         List<Map<String, Object>> results = FitSweepJob.run(spark, grid, activations, ValueDtype.parse(manifest.get("dtype").getAsString()),
-                model, evalFraction, out, checkpointEvery, failOnceAtStep);
+                model, out, new FitSweepJob.Options(evalFraction, checkpointEvery, shuffleBufferMb, failOnceAtStep));
         for (Map<String, Object> r : results) {
             Console.info(String.format("fit: %s  FVU %.4f  L0 %.1f  dead %s  dense %s  CE recovered %.3f  KL %.4f", r.get("name"),
                     num(r.get("fvu")), num(r.get("mean_l0")), fmt(r.get("dead_latents")), fmt(r.get("dense_latents")),

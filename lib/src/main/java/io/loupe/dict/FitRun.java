@@ -62,10 +62,89 @@ public final class FitRun {
         }
         List<Row> sorted = new ArrayList<>(rows);
         sorted.sort(java.util.Comparator.comparing(Row::exampleId).thenComparingInt(Row::position));
-        List<float[]> train = new ArrayList<>(), eval = new ArrayList<>();
-        Map<String, List<Long>> evalTokens = new TreeMap<>();
-        long bad = 0;
-        for (Row r : sorted) {
+        Split split = new Split(cfg, hook, evalFraction, true);
+        sorted.forEach(split::add);
+        split.check(log, target == null ? hook.name() : hook + " -> " + target);
+        try (NDManager m = manager.newSubManager()) {
+            NDArray trainX = matrix(m, split.train, cfg.rowWidth());
+            return trainAndEvaluate(cfg, new InMemorySource(trainX, cfg.seed()), trainX, split, hook, target, model, out,
+                    extraCfg, m, log, resume);
+        }
+    }
+
+    /**
+     * One sparse autoencoder from a row stream larger than memory: a first pass validates every row and
+     * keeps the held-out ones; training then streams the other rows through a {@link ShuffleBufferSource}
+     * of {@code bufferRows} rows (reopening the stream each epoch).
+     *
+     * @param rows opens the stream from its start; it must give the same rows in the same order each time
+     */
+    public static Map<String, Object> runStreaming(SaeConfig cfg, java.util.function.Supplier<java.util.Iterator<Row>> rows, HookPoint hook,
+                                                   LanguageModel model, double evalFraction, int bufferRows, Path out,
+                                                   Map<String, Object> extraCfg, NDManager manager, Consumer<String> log,
+                                                   SaeTrainer.Resume resume) throws IOException {
+        if (cfg.transcoder()) {
+            throw new IllegalArgumentException("transcoders pair two hooks' rows by token and train from memory; stream only autoencoders");
+        }
+        Split split = new Split(cfg, hook, evalFraction, false);
+        rows.get().forEachRemaining(split::add);
+        split.check(log, hook.name());
+        java.util.function.Supplier<java.util.Iterator<float[]>> train = () -> {
+            java.util.Iterator<Row> it = rows.get();
+            return new java.util.Iterator<>() {
+                private Row next = advance();
+
+                private Row advance() {
+                    while (it.hasNext()) {
+                        Row r = it.next();
+                        if (!heldOut(r.exampleId(), cfg.seed(), evalFraction)) {
+                            return r;
+                        }
+                    }
+                    return null;
+                }
+
+                public boolean hasNext() {
+                    return next != null;
+                }
+
+                public float[] next() {
+                    float[] v = next.values();
+                    next = advance();
+                    return v;
+                }
+            };
+        };
+        int capacity = (int) Math.max(1, Math.min(bufferRows, split.trainCount));
+        log.accept(String.format("%s: streaming %d training tokens through a shuffle buffer of %d rows", hook, split.trainCount, capacity));
+        try (NDManager m = manager.newSubManager()) {
+            return trainAndEvaluate(cfg, new ShuffleBufferSource(train, cfg.rowWidth(), capacity, cfg.seed()), matrix(m, split.sample, cfg.rowWidth()),
+                    split, hook, null, model, out, extraCfg, m, log, resume);
+        }
+    }
+
+    /** Sorts rows into training and held-out, checking widths and counting NaN/Inf rows (refused). */
+    private static final class Split {
+        private static final int SAMPLE = 4096;
+        final List<float[]> train = new ArrayList<>();
+        final List<float[]> eval = new ArrayList<>();
+        final List<float[]> sample = new ArrayList<>();
+        final Map<String, List<Long>> evalTokens = new TreeMap<>();
+        long trainCount;
+        long bad;
+        private final SaeConfig cfg;
+        private final HookPoint hook;
+        private final double evalFraction;
+        private final boolean keepTrain;
+
+        Split(SaeConfig cfg, HookPoint hook, double evalFraction, boolean keepTrain) {
+            this.cfg = cfg;
+            this.hook = hook;
+            this.evalFraction = evalFraction;
+            this.keepTrain = keepTrain;
+        }
+
+        void add(Row r) {
             if (r.values().length != cfg.rowWidth()) {
                 throw new IllegalArgumentException("a row of " + hook + " has width " + r.values().length + ", the dictionary's d_in is " + cfg.dIn()
                         + (cfg.transcoder() ? " and its d_out " + cfg.dOut() : ""));
@@ -76,77 +155,91 @@ public final class FitRun {
                     break;
                 }
             }
-            boolean held = heldOut(r.exampleId(), cfg.seed(), evalFraction);
-            (held ? eval : train).add(r.values());
-            if (held) {
+            if (heldOut(r.exampleId(), cfg.seed(), evalFraction)) {
+                eval.add(r.values());
                 evalTokens.computeIfAbsent(r.exampleId(), x -> new ArrayList<>()).add((long) r.tokenId());
-            }
-        }
-        if (bad > 0) {
-            throw new IllegalArgumentException(bad + " rows of " + hook + " hold NaN or Inf; refusing to train on them");
-        }
-        if (train.isEmpty() || eval.isEmpty()) {
-            throw new IllegalArgumentException("need both training and held-out rows; got " + train.size() + " and " + eval.size()
-                    + " (adjust the eval fraction)");
-        }
-        String what = target == null ? hook.name() : hook + " -> " + target;
-        log.accept(String.format("%s: %d training and %d held-out tokens (%d prompts), d_in %d, d_out %d", what, train.size(), eval.size(),
-                evalTokens.size(), cfg.dIn(), cfg.outWidth()));
-        try (NDManager m = manager.newSubManager()) {
-            NDArray trainX = matrix(m, train, cfg.rowWidth()), evalRows = matrix(m, eval, cfg.rowWidth());
-            NDArray evalX = SaeTrainer.input(cfg, evalRows), evalY = SaeTrainer.target(cfg, evalRows);
-            int steps = cfg.steps();
-            SaeTrainer.Result r = SaeTrainer.train(cfg, new InMemorySource(trainX, cfg.seed()), SaeTrainer.target(cfg, trainX), m,
-                    Math.max(1, steps / 10),
-                    l -> log.accept(String.format("step %d/%d loss %.4g (recon %.4g, sparsity %.4g, aux %.3g), L0 %.1f, dead %d",
-                            l.step() + 1, steps, l.loss(), l.reconstruction(), l.sparsity(), l.aux(), l.meanL0(), l.dead())), resume);
-            SparseAutoencoder sae = r.sae();
-            NDArray f = sae.encode(evalX), xHat = sae.decode(f);
-            float[] freq = SaeMetrics.frequencies(f);
-            Map<String, Object> metrics = new LinkedHashMap<>();
-            metrics.put("hook", hook.name());
-            if (target != null) {
-                metrics.put("hook_out", target.name());
-            }
-            metrics.put("architecture", cfg.architecture().saeLensName());
-            metrics.put("d_sae", cfg.dSae());
-            metrics.put("k", cfg.k());
-            metrics.put("l1", cfg.l1());
-            metrics.put("lr", cfg.lr());
-            metrics.put("train_tokens", train.size());
-            metrics.put("held_out_tokens", eval.size());
-            metrics.put("mse", SaeMetrics.mse(evalY, xHat));
-            metrics.put("fvu", SaeMetrics.fvu(evalY, xHat));
-            metrics.put("mean_l0", SaeMetrics.meanL0(f));
-            metrics.put("dead_latents", SaeMetrics.dead(freq));
-            metrics.put("dense_latents", SaeMetrics.dense(freq, 0.1));
-            metrics.put("density_histogram_log10", Map.of("lo", -6, "bins", 12, "counts", SaeMetrics.densityHistogram(freq, -6, 12)));
-            if (model != null) {
-                SpliceEval.Result ce = SpliceEval.evaluate(model, sae, hook, target == null ? hook : target, evalTokens.values().stream()
-                        .map(t -> t.stream().mapToLong(Long::longValue).toArray()).toList(), 8);
-                metrics.put("ce_clean", ce.ceClean());
-                metrics.put("ce_recon", ce.ceRecon());
-                metrics.put("ce_zero_ablation", ce.ceZero());
-                metrics.put("ce_loss_recovered", ce.ceRecovered());
-                metrics.put("kl_to_clean", ce.kl());
-            }
-            metrics.put("train_seconds", r.seconds());
-            metrics.put("train_tokens_per_second", r.tokensPerSecond());
-            if (out != null) {
-                Map<String, Object> c = new LinkedHashMap<>(extraCfg);
-                c.put("hook_name", hook.name());
-                c.put("hook_layer", hook.layer());
-                if (target != null) {
-                    c.put("hook_name_out", target.name());
-                    c.put("hook_layer_out", target.layer());
+            } else {
+                trainCount++;
+                if (keepTrain) {
+                    train.add(r.values());
                 }
-                sae.save(out, c);
-                Files.writeString(out.resolve("metrics.json"),
-                        new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(metrics) + "\n");
+                if (sample.size() < SAMPLE) {
+                    sample.add(r.values());
+                }
             }
-            sae.close();
-            return metrics;
         }
+
+        void check(Consumer<String> log, String what) {
+            if (bad > 0) {
+                throw new IllegalArgumentException(bad + " rows of " + hook + " hold NaN or Inf; refusing to train on them");
+            }
+            if (trainCount == 0 || eval.isEmpty()) {
+                throw new IllegalArgumentException("need both training and held-out rows; got " + trainCount + " and " + eval.size()
+                        + " (adjust the eval fraction)");
+            }
+            log.accept(String.format("%s: %d training and %d held-out tokens (%d prompts), d_in %d, d_out %d", what, trainCount, eval.size(),
+                    evalTokens.size(), cfg.dIn(), cfg.outWidth()));
+        }
+    }
+
+    /** @param sampleRows training rows (input, then target for a transcoder) whose targets initialise b_dec */
+    private static Map<String, Object> trainAndEvaluate(SaeConfig cfg, ActivationSource source, NDArray sampleRows, Split split, HookPoint hook,
+                                                        HookPoint target, LanguageModel model, Path out, Map<String, Object> extraCfg,
+                                                        NDManager m, Consumer<String> log, SaeTrainer.Resume resume) throws IOException {
+        NDArray evalRows = matrix(m, split.eval, cfg.rowWidth());
+        NDArray evalX = SaeTrainer.input(cfg, evalRows), evalY = SaeTrainer.target(cfg, evalRows);
+        Map<String, List<Long>> evalTokens = split.evalTokens;
+        long trainTokens = split.trainCount, heldOutTokens = split.eval.size();
+        int steps = cfg.steps();
+        SaeTrainer.Result r = SaeTrainer.train(cfg, source, SaeTrainer.target(cfg, sampleRows), m, Math.max(1, steps / 10),
+                l -> log.accept(String.format("step %d/%d loss %.4g (recon %.4g, sparsity %.4g, aux %.3g), L0 %.1f, dead %d",
+                        l.step() + 1, steps, l.loss(), l.reconstruction(), l.sparsity(), l.aux(), l.meanL0(), l.dead())), resume);
+        SparseAutoencoder sae = r.sae();
+        NDArray f = sae.encode(evalX), xHat = sae.decode(f);
+        float[] freq = SaeMetrics.frequencies(f);
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("hook", hook.name());
+        if (target != null) {
+            metrics.put("hook_out", target.name());
+        }
+        metrics.put("architecture", cfg.architecture().saeLensName());
+        metrics.put("d_sae", cfg.dSae());
+        metrics.put("k", cfg.k());
+        metrics.put("l1", cfg.l1());
+        metrics.put("lr", cfg.lr());
+        metrics.put("train_tokens", trainTokens);
+        metrics.put("held_out_tokens", heldOutTokens);
+        metrics.put("mse", SaeMetrics.mse(evalY, xHat));
+        metrics.put("fvu", SaeMetrics.fvu(evalY, xHat));
+        metrics.put("mean_l0", SaeMetrics.meanL0(f));
+        metrics.put("dead_latents", SaeMetrics.dead(freq));
+        metrics.put("dense_latents", SaeMetrics.dense(freq, 0.1));
+        metrics.put("density_histogram_log10", Map.of("lo", -6, "bins", 12, "counts", SaeMetrics.densityHistogram(freq, -6, 12)));
+        if (model != null) {
+            SpliceEval.Result ce = SpliceEval.evaluate(model, sae, hook, target == null ? hook : target, evalTokens.values().stream()
+                    .map(t -> t.stream().mapToLong(Long::longValue).toArray()).toList(), 8);
+            metrics.put("ce_clean", ce.ceClean());
+            metrics.put("ce_recon", ce.ceRecon());
+            metrics.put("ce_zero_ablation", ce.ceZero());
+            metrics.put("ce_loss_recovered", ce.ceRecovered());
+            metrics.put("kl_to_clean", ce.kl());
+        }
+        metrics.put("train_seconds", r.seconds());
+        metrics.put("train_tokens_per_second", r.tokensPerSecond());
+        if (out != null) {
+            Map<String, Object> c = new LinkedHashMap<>(extraCfg);
+            c.put("hook_name", hook.name());
+            c.put("hook_layer", hook.layer());
+            if (target != null) {
+                c.put("hook_name_out", target.name());
+                c.put("hook_layer_out", target.layer());
+            }
+            sae.save(out, c);
+            Files.writeString(out.resolve("metrics.json"),
+                    new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(metrics) + "\n");
+        }
+        sae.close();
+        return metrics;
     }
 
     private static NDArray matrix(NDManager m, List<float[]> rows, int d) {

@@ -52,18 +52,85 @@ final class ActivationReader {
         return out;
     }
 
-    static List<FitRun.Row> read(Configuration conf, String dataset, String hook, ValueDtype dtype) throws IOException {
+    /**
+     * Opens one hook's rows as a stream that mixes its files: up to {@value #OPEN_FILES} files (in name
+     * order) are read at once, one row from each in turn, the next group after. The same rows in the same
+     * order every time it is opened.
+     */
+    static java.util.function.Supplier<java.util.Iterator<FitRun.Row>> stream(Configuration conf, String dataset, String hook, ValueDtype dtype)
+            throws IOException {
+        List<Path> files = files(conf, dataset, hook);
+        return () -> new java.util.Iterator<>() {
+            private int nextFile;
+            private final List<ParquetReader<Group>> open = new ArrayList<>();
+            private int turn;
+            private FitRun.Row pending = advance();
+
+            private FitRun.Row advance() {
+                try {
+                    while (true) {
+                        if (open.isEmpty()) {
+                            if (nextFile == files.size()) {
+                                return null;
+                            }
+                            for (int i = 0; i < OPEN_FILES && nextFile < files.size(); i++) {
+                                open.add(ParquetReader.builder(new GroupReadSupport(), files.get(nextFile++)).withConf(conf).build());
+                            }
+                            turn = 0;
+                        }
+                        turn %= open.size();
+                        Group g = open.get(turn).read();
+                        if (g == null) {
+                            open.remove(turn).close();
+                            continue;
+                        }
+                        turn++;
+                        return row(g, dtype);
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException("reading " + dataset + " hook=" + hook, e);
+                }
+            }
+
+            public boolean hasNext() {
+                return pending != null;
+            }
+
+            public FitRun.Row next() {
+                FitRun.Row r = pending;
+                pending = advance();
+                return r;
+            }
+        };
+    }
+
+    private static final int OPEN_FILES = 16;
+
+    private static List<Path> files(Configuration conf, String dataset, String hook) throws IOException {
         Path dir = new Path(dataset, "hook=" + hook);
         FileSystem fs = dir.getFileSystem(conf);
         if (!fs.exists(dir)) {
             throw new IllegalArgumentException(dataset + " has no partition hook=" + hook);
         }
-        List<FitRun.Row> rows = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
         for (FileStatus f : fs.listStatus(dir, p -> p.getName().endsWith(".parquet"))) {
-            try (ParquetReader<Group> r = ParquetReader.builder(new GroupReadSupport(), f.getPath()).withConf(conf).build()) {
+            files.add(f.getPath());
+        }
+        files.sort(java.util.Comparator.comparing(Path::getName));
+        return files;
+    }
+
+    private static FitRun.Row row(Group g, ValueDtype dtype) {
+        return new FitRun.Row(g.getString("example_id", 0), g.getInteger("position", 0), g.getInteger("token_id", 0),
+                dtype.decode(g.getBinary("values", 0).getBytes()));
+    }
+
+    static List<FitRun.Row> read(Configuration conf, String dataset, String hook, ValueDtype dtype) throws IOException {
+        List<FitRun.Row> rows = new ArrayList<>();
+        for (Path f : files(conf, dataset, hook)) {
+            try (ParquetReader<Group> r = ParquetReader.builder(new GroupReadSupport(), f).withConf(conf).build()) {
                 for (Group g = r.read(); g != null; g = r.read()) {
-                    rows.add(new FitRun.Row(g.getString("example_id", 0), g.getInteger("position", 0), g.getInteger("token_id", 0),
-                            dtype.decode(g.getBinary("values", 0).getBytes())));
+                    rows.add(row(g, dtype));
                 }
             }
         }

@@ -48,21 +48,29 @@ public final class FitSweepJob {
     /** @return one metrics map per task, in grid order */
     public static List<Map<String, Object>> run(SparkSession spark, List<FitTask> grid, String activations, ValueDtype dtype, String model,
                                                 double evalFraction, String out) throws IOException {
-        return run(spark, grid, activations, dtype, model, evalFraction, out, 0, -1);
+        return run(spark, grid, activations, dtype, model, out, new Options(evalFraction, 0, 256, -1));
     }
 
     /**
+     * How each task trains.
+     *
+     * @param evalFraction    share of prompts held out
      * @param checkpointEvery steps between saved training states (0: a tenth of the steps)
+     * @param shuffleBufferMb autoencoders stream their rows through a shuffle buffer of this many MB; 0 loads every row into memory
+     *                        (transcoders always do: they pair two hooks' rows by token)
      * @param failOnceAtStep  fault injection for tests: the first attempt of each task dies after saving this step (-1: never)
      */
+    public record Options(double evalFraction, int checkpointEvery, int shuffleBufferMb, int failOnceAtStep) implements java.io.Serializable {
+    }
+
     public static List<Map<String, Object>> run(SparkSession spark, List<FitTask> grid, String activations, ValueDtype dtype, String model,
-                                                double evalFraction, String out, int checkpointEvery, int failOnceAtStep) throws IOException {
+                                                String out, Options o) throws IOException {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         String qualifiedActs = qualify(activations, hconf), qualifiedModel = qualify(model, hconf), qualifiedOut = qualify(out, hconf);
         spark.sparkContext().setJobDescription("loupe fit: " + grid.size() + " dictionaries");
         List<String> json = JavaSparkContext.fromSparkContext(spark.sparkContext())
                 .parallelize(grid, grid.size())
-                .map(task -> fitOne(task, qualifiedActs, dtype, qualifiedModel, evalFraction, qualifiedOut, checkpointEvery, failOnceAtStep))
+                .map(task -> fitOne(task, qualifiedActs, dtype, qualifiedModel, qualifiedOut, o))
                 .collect();
         Gson gson = new Gson();
         List<Map<String, Object>> results = new ArrayList<>();
@@ -84,21 +92,27 @@ public final class FitSweepJob {
         return results;
     }
 
-    private static String fitOne(FitTask task, String activations, ValueDtype dtype, String model, double evalFraction, String out,
-                                 int checkpointEvery, int failOnceAtStep) throws IOException {
+    private static String fitOne(FitTask task, String activations, ValueDtype dtype, String model, String out, Options o) throws IOException {
         Configuration conf = SparkHadoopUtil.get().newConfiguration(SparkEnv.get().conf());
-        List<FitRun.Row> rows = task.targetHook() == null ? ActivationReader.read(conf, activations, task.hook(), dtype)
-                : ActivationReader.readPairs(conf, activations, task.hook(), task.targetHook(), dtype);
         ExecutorModels.Loaded lm = ExecutorModels.get(model, ExecutorModels.taskDevice("auto"));
         java.nio.file.Path local = Files.createTempDirectory("loupe-fit-");
         SaeTrainer.Resume resume = resume(conf, new Path(out, task.name() + "/_resume"), local.resolve("_resume"), task,
-                checkpointEvery > 0 ? checkpointEvery : Math.max(1, task.steps() / 10), failOnceAtStep);
+                o.checkpointEvery() > 0 ? o.checkpointEvery() : Math.max(1, task.steps() / 10), o.failOnceAtStep());
         Map<String, Object> metrics;
         try (var manager = Runtime.newManager(ai.djl.Device.cpu())) {
-            metrics = FitRun.run(task.config(), rows, HookPoint.parse(task.hook()),
-                    task.targetHook() == null ? null : HookPoint.parse(task.targetHook()), lm.model(), evalFraction, local,
-                    Map.of("model_name", model, "dataset_path", activations, "prepend_bos", true), manager,
-                    line -> LOG.info(task.name() + ": " + line), resume);
+            Map<String, Object> extra = Map.of("model_name", model, "dataset_path", activations, "prepend_bos", true);
+            java.util.function.Consumer<String> log = line -> LOG.info(task.name() + ": " + line);
+            HookPoint hook = HookPoint.parse(task.hook());
+            if (task.targetHook() == null && o.shuffleBufferMb() > 0) {
+                int bufferRows = (int) Math.min(Integer.MAX_VALUE / task.dIn(), (long) o.shuffleBufferMb() * (1 << 20) / (4L * task.dIn()));
+                metrics = FitRun.runStreaming(task.config(), ActivationReader.stream(conf, activations, task.hook(), dtype), hook, lm.model(),
+                        o.evalFraction(), bufferRows, local, extra, manager, log, resume);
+            } else {
+                List<FitRun.Row> rows = task.targetHook() == null ? ActivationReader.read(conf, activations, task.hook(), dtype)
+                        : ActivationReader.readPairs(conf, activations, task.hook(), task.targetHook(), dtype);
+                metrics = FitRun.run(task.config(), rows, hook, task.targetHook() == null ? null : HookPoint.parse(task.targetHook()), lm.model(),
+                        o.evalFraction(), local, extra, manager, log, resume);
+            }
         }
         Path dst = new Path(out, task.name());
         FileSystem fs = dst.getFileSystem(conf);
