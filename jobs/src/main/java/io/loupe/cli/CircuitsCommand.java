@@ -67,6 +67,8 @@ final class CircuitsCommand implements Callable<Integer> {
     Double threshold;
     @Option(names = "--ablation", defaultValue = "mean", description = "Outside the circuit: mean, zero or resample (default: ${DEFAULT-VALUE}).")
     String ablation;
+    @Option(names = "--compare-with", description = "Another circuits output (its summary.json): report the overlap of the two circuits.")
+    String compareWith;
     @Option(names = "--device", defaultValue = "auto", description = "cpu, gpu, gpu:N or auto when Spark assigns no GPU (default: ${DEFAULT-VALUE}).")
     String device;
     @Option(names = "--master", description = "Spark master; default: spark-submit's, else " + SparkSessions.LOCAL_DEFAULT + ".")
@@ -117,6 +119,15 @@ final class CircuitsCommand implements Callable<Integer> {
         if (summary.get("circuit") instanceof Map<?, ?> c) {
             Console.info(String.format("circuits: circuit of %d components: faithfulness %.3f, completeness %.3f (%s ablation)",
                     ((List<?>) c.get("nodes")).size(), c.get("faithfulness"), c.get("completeness"), c.get("ablation")));
+        }
+        if (compareWith != null && summary.get("circuit") instanceof Map<?, ?> c) {
+            java.util.Set<String> mine = new java.util.LinkedHashSet<>();
+            ((List<?>) c.get("nodes")).forEach(n -> mine.add(n.toString()));
+            java.util.Set<String> theirs = CircuitsOutput.circuitOf(spark, compareWith);
+            Console.info(String.format("circuits: overlap with %s: IoU %.3f, this in that %.3f, that in this %.3f", compareWith,
+                    io.loupe.circuits.Circuits.iou(mine, theirs), io.loupe.circuits.Circuits.containment(mine, theirs),
+                    io.loupe.circuits.Circuits.containment(theirs, mine)));
+            CircuitsOutput.addOverlap(spark, outUri, compareWith, mine, theirs);
         }
         Console.info("circuits: wrote " + out + "/scores.parquet, summary.json, plots/");
         return 0;

@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -101,6 +102,21 @@ class LoupeCliTest {
         Run badMethod = run("circuits", "--model", model.toString(), "--task", "induction", "--method", "gradient", "--out", "x");
         assertTrue(badMethod.code() == 2 && badMethod.err().contains("use patch or attrib"), badMethod.err());
         assertTrue(!Files.exists(tmp.resolve("c")), "no output after a failure");
+
+        // Two runs on different seeds, the second reporting its circuit's overlap with the first's.
+        for (String seed : new String[]{"0", "1"}) {
+            List<String> args = new java.util.ArrayList<>(List.of("circuits", "--model", model.toString(), "--task", "induction", "--examples", "4",
+                    "--induction-half", "3", "--seed", seed, "--top-n", "2", "--master", "local[1]", "--out", tmp.resolve("circ" + seed).toString()));
+            if (seed.equals("1")) {
+                args.addAll(List.of("--compare-with", tmp.resolve("circ0").toString()));
+            }
+            Run r = run(args.toArray(String[]::new));
+            assertEquals(0, r.code(), r.err());
+        }
+        var summary = com.google.gson.JsonParser.parseString(Files.readString(tmp.resolve("circ1/summary.json"))).getAsJsonObject();
+        double iou = summary.getAsJsonObject("circuit_overlap_with").get("iou").getAsDouble();
+        assertTrue(iou >= 0 && iou <= 1, "IoU " + iou);
+        assertEquals(2, summary.getAsJsonObject("circuit").getAsJsonArray("nodes").size());
     }
 
     @Test

@@ -83,6 +83,45 @@ public final class CircuitsOutput {
         return summary;
     }
 
+    /** The circuit's node names in another run's {@code summary.json}. */
+    public static Set<String> circuitOf(SparkSession spark, String otherOut) throws IOException {
+        Path p = new Path(otherOut, "summary.json");
+        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        if (!fs.exists(p)) {
+            throw new IllegalArgumentException(otherOut + ": no summary.json (not a circuits output)");
+        }
+        com.google.gson.JsonObject o;
+        try (var in = fs.open(p)) {
+            o = com.google.gson.JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
+        }
+        if (!o.has("circuit")) {
+            throw new IllegalArgumentException(otherOut + ": its summary has no circuit (it scored no heads or MLPs)");
+        }
+        Set<String> nodes = new java.util.LinkedHashSet<>();
+        o.getAsJsonObject("circuit").getAsJsonArray("nodes").forEach(n -> nodes.add(n.getAsString()));
+        return nodes;
+    }
+
+    /** Adds {@code circuit_overlap_with} (IoU and both containments against another run's circuit) to this run's summary.json. */
+    public static void addOverlap(SparkSession spark, String out, String other, Set<String> mine, Set<String> theirs) throws IOException {
+        Path p = new Path(out, "summary.json");
+        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        com.google.gson.JsonObject o;
+        try (var in = fs.open(p)) {
+            o = com.google.gson.JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
+        }
+        com.google.gson.JsonObject ov = new com.google.gson.JsonObject();
+        ov.addProperty("other", other);
+        ov.addProperty("iou", Circuits.iou(mine, theirs));
+        ov.addProperty("this_in_other", Circuits.containment(mine, theirs));
+        ov.addProperty("other_in_this", Circuits.containment(theirs, mine));
+        o.add("circuit_overlap_with", ov);
+        try (var os = fs.create(p, true)) {
+            os.write((new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().serializeNulls().create().toJson(o) + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
     private static Map<String, Object> summary(CircuitsSettings s, CircuitsJob.Result r, int seqLen, double seconds) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", s.model());
