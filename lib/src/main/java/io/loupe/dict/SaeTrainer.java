@@ -120,6 +120,10 @@ public final class SaeTrainer {
                 NDArray fired = codes.gt(0).sum(new int[]{0}).gt(0);
                 sinceFired.addi(cfg.batchSize()).muli(fired.logicalNot().toType(DataType.INT64, false));
                 if (step % logEvery == 0 || step == cfg.steps() - 1) {
+                    if (!Double.isFinite(parts[0])) {
+                        throw new IllegalStateException("training diverged: the loss is " + parts[0] + " at step " + (step + 1)
+                                + "; lower the learning rate or check the activations' scale");
+                    }
                     StepLog l = new StepLog(step, parts[0], parts[1], parts[2], parts[3],
                             Tensors.scalar(codes.gt(0).sum(new int[]{1}).toType(DataType.FLOAT32, false).mean()),
                             dead.sum().toType(DataType.INT64, false).getLong());
@@ -160,14 +164,18 @@ public final class SaeTrainer {
         r.afterSave().accept(step);
     }
 
-    /** The dictionary's input: the row, or its first d_in columns for a transcoder. {@code [n, width] → [n, d_in]} */
+    /**
+     * The dictionary's input: the row, or its first d_in columns for a transcoder. {@code [n, width] → [n, d_in]}
+     * (The column slices are copied: training on DJL's strided views of the batch went NaN on the first run in a JVM
+     * and not on later ones; owned, contiguous copies train identically every time.)
+     */
     public static NDArray input(SaeConfig cfg, NDArray rows) {
-        return cfg.transcoder() ? rows.get(new ai.djl.ndarray.index.NDIndex(":, :{}", cfg.dIn())) : rows;
+        return cfg.transcoder() ? rows.get(new ai.djl.ndarray.index.NDIndex(":, :{}", cfg.dIn())).duplicate() : rows;
     }
 
     /** What the dictionary reconstructs: the row, or its last d_out columns for a transcoder. {@code [n, width] → [n, out_width]} */
     public static NDArray target(SaeConfig cfg, NDArray rows) {
-        return cfg.transcoder() ? rows.get(new ai.djl.ndarray.index.NDIndex(":, {}:", cfg.dIn())) : rows;
+        return cfg.transcoder() ? rows.get(new ai.djl.ndarray.index.NDIndex(":, {}:", cfg.dIn())).duplicate() : rows;
     }
 
     /** Adam with bias correction, in place; then clears the gradients. */
