@@ -62,6 +62,9 @@ public final class CollectJob {
         boolean exists = fs.exists(out) && fs.listStatus(out).length > 0;
         Manifest prior = exists ? Manifest.readIfExists(fs, out) : null;
         prepareOutput(o, fs, out, exists, prior);
+        if (!o.mode().equals("resume")) {
+            prior = null;   // an overwritten output starts its counts (and creation time) afresh
+        }
 
         CollectInput.Result in = CollectInput.read(spark, o.input(), o.inputFormat());
         Dataset<Row> todo = in.valid();

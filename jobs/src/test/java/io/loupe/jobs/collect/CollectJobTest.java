@@ -138,8 +138,10 @@ class CollectJobTest {
         CollectJob.Summary again = CollectJob.run(spark, options(prompts(), out, ValueDtype.FLOAT32, "resume", -1, -1, 2, 0, HOOKS));
         assertEquals(0, again.examples());
         assertEquals(canonical(clean), canonical(out));
-        CollectJob.run(spark, options(prompts(), out, ValueDtype.FLOAT32, "overwrite", -1, -1, 50_000, 0, HOOKS));
+        CollectJob.Summary over = CollectJob.run(spark, options(prompts(), out, ValueDtype.FLOAT32, "overwrite", -1, -1, 50_000, 0, HOOKS));
         assertEquals(canonical(clean), canonical(out));
+        var counts = Manifest.read(new org.apache.hadoop.conf.Configuration(), out.toString()).getAsJsonObject("counts");
+        assertEquals(over.tokens(), counts.get("tokens").getAsLong(), "an overwrite counts only what it wrote, not the replaced run's rows too");
     }
 
     @Test
