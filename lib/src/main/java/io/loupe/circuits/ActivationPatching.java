@@ -2,6 +2,7 @@ package io.loupe.circuits;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.loupe.hooks.HookKind;
 import io.loupe.hooks.HookPoint;
 import io.loupe.hooks.Hooks;
 import io.loupe.model.LanguageModel;
@@ -19,7 +20,9 @@ import java.util.Set;
  *
  * <p>One forward pass per node per example, batched: nodes are taken in chunks, and a chunk of c nodes
  * runs as one batch of {@code c·B} rows (row {@code j·B + b} is example b with node j patched), so the
- * matmuls stay large. {@code maxRows} bounds {@code c·B}.
+ * matmuls stay large. {@code maxRows} bounds {@code c·B}. Nodes are taken in layer order, and a chunk
+ * whose nodes all sit at layer l or later starts from the target run's {@code blocks.l.hook_resid_pre}
+ * ({@link LanguageModel#forwardFrom}): the blocks before it are the same in every patched run.
  */
 public final class ActivationPatching {
     private ActivationPatching() {
@@ -34,13 +37,25 @@ public final class ActivationPatching {
             TaskBatch batch = TaskBatch.of(m, examples);
             Hooks sourceHooks = new Hooks().capture(points);
             double[] mSource = toDoubles(batch.metric(model.forward(batch.prompts(dir, true), sourceHooks), 1));
-            double[] mTarget = toDoubles(batch.metric(model.forward(batch.prompts(dir, false), Hooks.none()), 1));
+            Hooks targetHooks = new Hooks();
+            for (int l = 0; l < model.config().numLayers(); l++) {
+                targetHooks.capture(HookPoint.of(l, HookKind.RESID_PRE));
+            }
+            double[] mTarget = toDoubles(batch.metric(model.forward(batch.prompts(dir, false), targetHooks), 1));
+            Integer[] order = new Integer[nodes.size()];
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i;
+            }
+            java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> nodes.get(i).layer()));
             int chunk = Math.max(1, maxRows / b);
-            for (int from = 0; from < nodes.size(); from += chunk) {
-                List<Node> part = nodes.subList(from, Math.min(nodes.size(), from + chunk));
-                double[] flat = patchChunk(model, batch, dir, part, sourceHooks);
+            for (int from = 0; from < order.length; from += chunk) {
+                List<Node> part = new java.util.ArrayList<>();
+                for (int j = from; j < Math.min(order.length, from + chunk); j++) {
+                    part.add(nodes.get(order[j]));
+                }
+                double[] flat = patchChunk(model, batch, dir, part, sourceHooks, targetHooks);
                 for (int j = 0; j < part.size(); j++) {
-                    patched[from + j] = java.util.Arrays.copyOfRange(flat, j * b, (j + 1) * b);
+                    patched[order[from + j]] = java.util.Arrays.copyOfRange(flat, j * b, (j + 1) * b);
                 }
             }
             double[] mClean = dir.fromClean() ? mSource : mTarget, mCorrupt = dir.fromClean() ? mTarget : mSource;
@@ -48,8 +63,8 @@ public final class ActivationPatching {
         }
     }
 
-    /** One batch of {@code part.size()·B} rows; returns the metric per row. */
-    private static double[] patchChunk(LanguageModel model, TaskBatch batch, Direction dir, List<Node> part, Hooks source) {
+    /** One batch of {@code part.size()·B} rows, run from the first layer any of the nodes sits at; returns the metric per row. */
+    private static double[] patchChunk(LanguageModel model, TaskBatch batch, Direction dir, List<Node> part, Hooks source, Hooks target) {
         int b = batch.size(), copies = part.size(), seq = batch.clean().seqLen();
         try (NDManager cm = model.manager().newSubManager()) {
             Map<HookPoint, SliceMask> masks = new LinkedHashMap<>();
@@ -64,8 +79,11 @@ public final class ActivationPatching {
                 src.attach(cm);
                 hooks.replace(e.getKey(), SliceMask.blend(e.getValue().toArray(cm, model.dataType()), src));
             }
-            TokenBatch target = TaskBatch.repeat(batch.prompts(dir, false), copies, cm);
-            return toDoubles(batch.metric(model.forward(target, hooks), copies));
+            TokenBatch rows = TaskBatch.repeat(batch.prompts(dir, false), copies, cm);
+            int first = part.stream().mapToInt(Node::layer).min().orElseThrow();
+            NDArray start = TaskBatch.repeatRows(target.captured(HookPoint.of(first, HookKind.RESID_PRE)), copies);
+            start.attach(cm);
+            return toDoubles(batch.metric(model.forwardFrom(rows, first, start, hooks), copies));
         }
     }
 

@@ -31,6 +31,16 @@ public interface LanguageModel extends AutoCloseable {
      */
     NDArray forward(TokenBatch batch, Hooks hooks);
 
+    /**
+     * Runs blocks {@code layer..L-1} and the head from a given residual stream entering block {@code layer}
+     * (what {@code blocks.{layer}.hook_resid_pre} holds): the tail of a forward pass whose earlier blocks
+     * are known not to change, e.g. a patch at layer {@code layer} or later. Hooks of earlier blocks are not called.
+     *
+     * @param residPre {@code [batch, seq, d_model]}
+     * @return logits {@code [batch, seq, vocab]}, in the batch's manager
+     */
+    NDArray forwardFrom(TokenBatch batch, int layer, NDArray residPre, Hooks hooks);
+
     /** The MLP's down projection of a block, {@code [d_model, d_mlp]} (Hugging Face layout): what CETT weighs neurons by. */
     NDArray mlpDown(int layer);
 

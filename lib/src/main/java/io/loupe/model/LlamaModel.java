@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import io.loupe.hooks.HookKind;
@@ -123,6 +124,23 @@ public final class LlamaModel implements LanguageModel {
 
     @Override
     public NDArray forward(TokenBatch batch, Hooks hooks) {
+        return run(batch, 0, null, hooks);
+    }
+
+    @Override
+    public NDArray forwardFrom(TokenBatch batch, int layer, NDArray residPre, Hooks hooks) {
+        if (layer < 0 || layer >= blocks.size()) {
+            throw new IllegalArgumentException("start layer " + layer + " outside 0.." + (blocks.size() - 1));
+        }
+        Shape want = new Shape(batch.batchSize(), batch.seqLen(), cfg.dModel());
+        if (!residPre.getShape().equals(want)) {
+            throw new IllegalArgumentException("resid_pre of layer " + layer + " must be " + want + ", got " + residPre.getShape());
+        }
+        return run(batch, layer, residPre, hooks);
+    }
+
+    /** Blocks {@code first..L-1} then the head; x enters block {@code first} (the embeddings when null). */
+    private NDArray run(TokenBatch batch, int first, NDArray start, Hooks hooks) {
         validate(hooks.points());
         NDManager m = batch.manager();
         long bsz = batch.batchSize(), seq = batch.seqLen();
@@ -131,7 +149,7 @@ public final class LlamaModel implements LanguageModel {
         NDArray cos;
         NDArray sin;
         try (NDScope setup = new NDScope()) {
-            x = embed.get(m, new NDIndex("{}", batch.ids().flatten())).reshape(bsz, seq, cfg.dModel());
+            x = start != null ? start : embed.get(m, new NDIndex("{}", batch.ids().flatten())).reshape(bsz, seq, cfg.dModel());
             NDArray real = batch.maskAs(dtype);
             mask = attentionMask(real);
             NDArray positions = real.cumSum(1).sub(1).maximum(0);                       // [B, T]
@@ -141,7 +159,7 @@ public final class LlamaModel implements LanguageModel {
             sin = angles.sin();
             NDScope.unregister(x, mask, cos, sin);
         }
-        for (int l = 0; l < blocks.size(); l++) {
+        for (int l = first; l < blocks.size(); l++) {
             try (NDScope layer = new NDScope()) {
                 x = block(l, blocks.get(l), x, mask, cos, sin, hooks);
                 NDScope.unregister(x);

@@ -28,6 +28,20 @@ class HookInterventionTest {
     private static final long[] TOKENS = {1, 40, 300, 77, 12, 250, 8, 99, 5};
 
     @Test
+    void forwardFromALayersResidualEqualsTheFullForward(@TempDir Path dir) throws IOException {
+        RandomModels.write(dir, 3);
+        try (LanguageModel model = ModelLoader.load(dir, Device.cpu()); NDManager m = model.manager().newSubManager()) {
+            TokenBatch b = TokenBatch.of(m, List.of(TOKENS, new long[]{1, 5, 9}), 0);   // padded: the mask must carry over
+            Hooks cap = Hooks.none().capture(HookPoint.of(1, HookKind.RESID_PRE));
+            float[] full = model.forward(b, cap).toFloatArray();
+            float[] tail = model.forwardFrom(b, 1, cap.captured(HookPoint.of(1, HookKind.RESID_PRE)), Hooks.none()).toFloatArray();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(full, tail, "the same arithmetic from block 1 on");
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> model.forwardFrom(b, 1, m.zeros(new Shape(1, 2, 3)), Hooks.none()));
+        }
+    }
+
+    @Test
     void zeroAblatingOneHeadEqualsSubtractingItsOutputProjection(@TempDir Path dir) throws IOException {
         RandomModels.write(dir, 7);
         int layer = 1, head = 2;
