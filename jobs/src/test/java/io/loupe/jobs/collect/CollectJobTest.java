@@ -52,7 +52,7 @@ class CollectJobTest {
     }
 
     private static Path prompts() {
-        return shared.resolve("testvectors/stories260k/prompts.jsonl");
+        return io.loupe.TestData.vectors().resolve("prompts.jsonl");
     }
 
     private static CollectOptions options(Path input, Path out, ValueDtype dtype, String mode, int fail, int stop, long chunkSize,
@@ -77,7 +77,7 @@ class CollectJobTest {
 
     private void compareWithReference(Path out, ValueDtype dtype, double abs, double rel) throws IOException {
         CollectJob.Summary s = CollectJob.run(spark, options(out, dtype));
-        SafetensorsFile ref = SafetensorsFile.open(shared.resolve("testvectors/stories260k/reference.safetensors"));
+        SafetensorsFile ref = SafetensorsFile.open(io.loupe.TestData.vectors().resolve("reference.safetensors"));
         long tokens = 16 + 22 + 21 + 30;
         assertEquals(tokens * HOOKS.size(), s.rows());
         List<Row> rows = spark.read().parquet(out.toString()).collectAsList();
