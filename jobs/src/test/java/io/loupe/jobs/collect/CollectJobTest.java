@@ -184,6 +184,7 @@ class CollectJobTest {
 
     @Test
     void packingFillsWindowsAndParquetInputWorks(@TempDir Path tmp) throws IOException {
+        io.loupe.TestData.shared();   // skips without ../shared, before the session is touched
         Path parquetIn = tmp.resolve("prompts.parquet");
         spark.read().json(prompts().toString()).select("id", "text").write().parquet(parquetIn.toString());
         CollectJob.Summary s = CollectJob.run(spark, options(parquetIn, tmp.resolve("packed"), ValueDtype.FLOAT32, "error", -1, -1, 50_000,
