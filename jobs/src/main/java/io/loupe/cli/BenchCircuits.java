@@ -54,7 +54,7 @@ final class BenchCircuits implements Callable<Integer> {
             double attribSeconds = (System.nanoTime() - t1) / 1e9 / attribRounds;
             double patchRate = examples / patchSeconds, attribRate = examples / attribSeconds;
             long tokens = (long) examples * heads.size() * 2 * half;
-            System.out.printf("activation patching, %d heads, %d examples of %d tokens: %.2f examples/s (%.0f patched-run tokens/s)%n",
+            System.out.printf("activation patching, %d heads, %d examples of %d tokens: %.2f examples/s (%.0f tokens/s as full forward passes; the patched runs skip the blocks before each node)%n",
                     heads.size(), examples, 2 * half, patchRate, tokens / patchSeconds);
             System.out.printf("attribution patching, same nodes: %.1f examples/s; speed-up %.1fx%n", attribRate, attribRate / patchRate);
         }

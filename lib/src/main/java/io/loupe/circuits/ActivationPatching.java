@@ -20,9 +20,9 @@ import java.util.Set;
  *
  * <p>One forward pass per node per example, batched: nodes are taken in chunks, and a chunk of c nodes
  * runs as one batch of {@code c·B} rows (row {@code j·B + b} is example b with node j patched), so the
- * matmuls stay large. {@code maxRows} bounds {@code c·B}. Nodes are taken in layer order, and a chunk
- * whose nodes all sit at layer l or later starts from the target run's {@code blocks.l.hook_resid_pre}
- * ({@link LanguageModel#forwardFrom}): the blocks before it are the same in every patched run.
+ * matmuls stay large. {@code maxRows} bounds {@code c·B}. A chunk holds nodes of one layer l and starts
+ * from the target run's {@code blocks.l.hook_resid_pre} ({@link LanguageModel#forwardFrom}): the blocks
+ * before it are the same in every patched run, so a layer-l node costs (L − l) / L of a forward pass.
  */
 public final class ActivationPatching {
     private ActivationPatching() {
@@ -48,15 +48,21 @@ public final class ActivationPatching {
             }
             java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> nodes.get(i).layer()));
             int chunk = Math.max(1, maxRows / b);
-            for (int from = 0; from < order.length; from += chunk) {
+            for (int from = 0; from < order.length; ) {
+                // A chunk holds nodes of one layer only, so it starts from that layer's resid_pre.
+                int layer = nodes.get(order[from]).layer(), to = from;
+                while (to < order.length && to - from < chunk && nodes.get(order[to]).layer() == layer) {
+                    to++;
+                }
                 List<Node> part = new java.util.ArrayList<>();
-                for (int j = from; j < Math.min(order.length, from + chunk); j++) {
+                for (int j = from; j < to; j++) {
                     part.add(nodes.get(order[j]));
                 }
                 double[] flat = patchChunk(model, batch, dir, part, sourceHooks, targetHooks);
                 for (int j = 0; j < part.size(); j++) {
                     patched[order[from + j]] = java.util.Arrays.copyOfRange(flat, j * b, (j + 1) * b);
                 }
+                from = to;
             }
             double[] mClean = dir.fromClean() ? mSource : mTarget, mCorrupt = dir.fromClean() ? mTarget : mSource;
             return new PatchResult(List.copyOf(nodes), mClean, mCorrupt, patched, PatchResult.validity(nodes, examples));
