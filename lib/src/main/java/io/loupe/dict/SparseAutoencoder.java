@@ -1,6 +1,7 @@
 package io.loupe.dict;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -112,7 +113,7 @@ public final class SparseAutoencoder implements AutoCloseable {
     NDArray activate(NDArray pre, boolean training) {
         return switch (cfg.architecture()) {
             case RELU -> Activation.relu(pre);   // relu, not maximum(pre, 0): its backward is one fused pass
-            case TOPK -> keepTopK(Activation.relu(pre), cfg.k());
+            case TOPK -> scatterTopK(pre, cfg.k());
             case BATCH_TOPK -> training ? batchTopK(Activation.relu(pre)) : Activation.relu(pre).mul(pre.gt(batchThreshold));
             case JUMPRELU -> jump(pre);
         };
@@ -122,6 +123,16 @@ public final class SparseAutoencoder implements AutoCloseable {
     static NDArray keepTopK(NDArray a, int k) {
         NDArray kth = a.stopGradient().topK(k, 1, true, true).get(0).get(":, -1:");          // [n, 1]
         return a.mul(a.stopGradient().gte(kth));   // bool mask: libtorch promotes it without a float copy
+    }
+
+    /**
+     * TopK as the field trains it: relu of each row's k largest pre-activations, scattered into zeros
+     * ({@code [n, m] → [n, m]}). Exactly k slots per row (ties broken by index), and its backward touches
+     * only those k values, where masking the dense tensor would cost several full passes per step.
+     */
+    static NDArray scatterTopK(NDArray pre, int k) {
+        NDList top = pre.topK(k, 1, true, false);
+        return pre.zerosLike().scatter(top.get(1), Activation.relu(top.get(0)), 1);
     }
 
     private NDArray batchTopK(NDArray post) {
