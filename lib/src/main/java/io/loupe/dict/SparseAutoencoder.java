@@ -20,8 +20,9 @@ import java.util.Map;
  * A sparse dictionary: {@code pre = (x − b_dec) W_enc + b_enc}, {@code f = σ(pre)}, {@code x̂ = f W_dec + b_dec},
  * with σ one of the {@link Architecture}s. Shapes: x {@code [n, d_in]}, W_enc {@code [d_in, d_sae]},
  * b_enc {@code [d_sae]}, W_dec {@code [d_sae, d_in]} (unit-norm rows), b_dec {@code [d_in]}; JumpReLU keeps
- * {@code log θ} {@code [d_sae]}; BatchTopK keeps the global inference threshold. The weights use SAELens'
- * names and layout, so {@link #save} writes a checkpoint SAELens can load.
+ * {@code log θ} {@code [d_sae]}; BatchTopK keeps the global inference threshold. A transcoder reads x of one
+ * hook and rebuilds another ({@code W_dec [d_sae, d_out]}, {@code b_dec [d_out]}, no input centring). The
+ * weights use SAELens' names and layout, so {@link #save} writes a checkpoint SAELens can load.
  */
 public final class SparseAutoencoder implements AutoCloseable {
     private final SaeConfig cfg;
