@@ -7,6 +7,7 @@ import io.loupe.circuits.NodeType;
 import io.loupe.circuits.TaskExample;
 import io.loupe.circuits.TaskGenerators;
 import io.loupe.circuits.TaskReader;
+import io.loupe.jobs.JobFiles;
 import io.loupe.jobs.ModelFiles;
 import io.loupe.jobs.SparkSessions;
 import io.loupe.jobs.circuits.CircuitsJob;
@@ -16,7 +17,6 @@ import io.loupe.model.ModelConfig;
 import io.loupe.model.ModelLoader;
 import io.loupe.tokenize.PromptTokenizer;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -83,7 +83,8 @@ final class CircuitsCommand implements Callable<Integer> {
         List<NodeType> types = nodeTypes.stream().map(NodeType::parse).distinct().toList();
         SparkSession spark = SparkSessions.getOrCreate("loupe circuits", master);
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        String modelUri = qualify(model, hconf);
+        String modelUri = JobFiles.qualify(model, hconf);
+        CircuitsOutput.Other other = compareWith == null ? null : CircuitsOutput.circuitOf(hconf, compareWith);
         java.nio.file.Path dir = ModelFiles.local(modelUri, hconf);
         ModelConfig cfg = ModelLoader.inspect(dir);
         List<TaskExample> ex = examples(dir, cfg);
@@ -91,13 +92,13 @@ final class CircuitsCommand implements Callable<Integer> {
         int parts = partitions > 0 ? partitions : spark.sparkContext().defaultParallelism();
         CircuitsSettings s = new CircuitsSettings(modelUri, taskName(), ms, Direction.parse(direction), types, batchSize, maxRows, parts, topN,
                 threshold == null ? Double.NaN : threshold, Ablation.parse(ablation), device);
-        String outUri = qualify(out, hconf);
+        String outUri = JobFiles.qualify(out, hconf);
         Console.info(String.format("circuits: %d %s examples of %d tokens, methods %s, %s, %d shards -> %s", ex.size(), s.task(), seqLen,
                 ms, s.direction().name().toLowerCase(), Math.min(parts, ex.size()), out));
         long start = System.nanoTime();
         CircuitsJob.Result r = CircuitsJob.run(spark, s, ex, seqLen, cfg);
         double seconds = (System.nanoTime() - start) / 1e9;
-        Map<String, Object> summary = CircuitsOutput.write(spark, s, r, cfg, seqLen, outUri, seconds);
+        Map<String, Object> summary = CircuitsOutput.write(spark, s, r, cfg, seqLen, outUri, seconds, other);
         Console.info(String.format("circuits: logit diff clean %.3f, corrupt %.3f over %d examples in %.1f s (%.2f examples/s)",
                 summary.get("mean_logit_diff_clean"), summary.get("mean_logit_diff_corrupt"), r.examples(), seconds, r.examples() / seconds));
         @SuppressWarnings("unchecked")
@@ -120,14 +121,9 @@ final class CircuitsCommand implements Callable<Integer> {
             Console.info(String.format("circuits: circuit of %d components: faithfulness %.3f, completeness %.3f (%s ablation)",
                     ((List<?>) c.get("nodes")).size(), c.get("faithfulness"), c.get("completeness"), c.get("ablation")));
         }
-        if (compareWith != null && summary.get("circuit") instanceof Map<?, ?> c) {
-            java.util.Set<String> mine = new java.util.LinkedHashSet<>();
-            ((List<?>) c.get("nodes")).forEach(n -> mine.add(n.toString()));
-            java.util.Set<String> theirs = CircuitsOutput.circuitOf(spark, compareWith);
+        if (summary.get("circuit_overlap_with") instanceof Map<?, ?> ov) {
             Console.info(String.format("circuits: overlap with %s: IoU %.3f, this in that %.3f, that in this %.3f", compareWith,
-                    io.loupe.circuits.Circuits.iou(mine, theirs), io.loupe.circuits.Circuits.containment(mine, theirs),
-                    io.loupe.circuits.Circuits.containment(theirs, mine)));
-            CircuitsOutput.addOverlap(spark, outUri, compareWith, mine, theirs);
+                    ov.get("iou"), ov.get("this_in_other"), ov.get("other_in_this")));
         }
         Console.info("circuits: wrote " + out + "/scores.parquet, summary.json, plots/");
         return 0;
@@ -152,10 +148,5 @@ final class CircuitsCommand implements Callable<Integer> {
 
     private String taskName() {
         return task.equals("induction") || task.equals("ioi") ? task : java.nio.file.Path.of(task).getFileName().toString();
-    }
-
-    private static String qualify(String uri, Configuration conf) throws IOException {
-        Path p = new Path(uri);
-        return p.getFileSystem(conf).makeQualified(p).toString();
     }
 }

@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.loupe.forward.Prompt;
 import io.loupe.forward.PromptReader;
+import io.loupe.jobs.JobFiles;
 import io.loupe.jobs.ModelFiles;
 import io.loupe.jobs.SparkSessions;
 import io.loupe.jobs.sparsity.SparsityJob;
@@ -12,7 +13,6 @@ import io.loupe.model.ModelConfig;
 import io.loupe.model.ModelLoader;
 import io.loupe.sparsity.SparsityRunner;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -78,8 +78,7 @@ final class SparsityCommand implements Callable<Integer> {
         double[] seen = new double[models.size()];
         ModelConfig first = null;
         for (int i = 0; i < models.size(); i++) {   // every checkpoint is checked before any work starts
-            Path p = new Path(models.get(i));
-            String uri = p.getFileSystem(hconf).makeQualified(p).toString();
+            String uri = JobFiles.qualify(models.get(i), hconf);
             java.nio.file.Path dir = ModelFiles.local(uri, hconf);
             ModelConfig cfg = ModelLoader.inspect(dir);
             if (first != null && (cfg.numLayers() != first.numLayers() || cfg.dMlp() != first.dMlp())) {
@@ -100,9 +99,7 @@ final class SparsityCommand implements Callable<Integer> {
         long start = System.nanoTime();
         List<SparsityRunner.Report> reports = SparsityJob.run(spark, s, list, first.numLayers());
         double seconds = (System.nanoTime() - start) / 1e9;
-        Path outPath = new Path(out);
-        Map<String, Object> summary = SparsityOutput.write(spark, uris, seen, reports, outPath.getFileSystem(hconf).makeQualified(outPath).toString(),
-                seconds);
+        Map<String, Object> summary = SparsityOutput.write(spark, uris, seen, reports, JobFiles.qualify(out, hconf), seconds);
         for (int i = 0; i < reports.size(); i++) {
             SparsityRunner.Report r = reports.get(i);
             Console.info(String.format("sparsity: %s: CETT target %.3f, activation ratio %.3f, PPL ratio %.4f over %d tokens", models.get(i),

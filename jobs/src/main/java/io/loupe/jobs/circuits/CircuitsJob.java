@@ -58,12 +58,12 @@ public final class CircuitsJob {
             return List.of(ShardScoring.score(m, it, nodes, s.methods(), s.direction(), s.batchSize(), s.maxRows(), log())).iterator();
         }).reduce(ShardScoring.Sums::merge);
 
-        List<Node> components = nodes.stream().filter(n -> n.type() == NodeType.HEAD || n.type() == NodeType.MLP).toList();
+        List<Node> components = nodes.stream().filter(CircuitsJob::isComponent).toList();
         Map<Method, Set<Node>> circuits = new LinkedHashMap<>();
         for (var e : sums.byMethod().entrySet()) {
             Map<Node, Double> scores = new LinkedHashMap<>();
             for (ScoreSums.Score sc : e.getValue().scores()) {
-                if (components.contains(sc.node())) {
+                if (isComponent(sc.node())) {
                     scores.put(sc.node(), sc.score());
                 }
             }
@@ -87,6 +87,11 @@ public final class CircuitsJob {
         }
         rdd.unpersist();
         return new Result(sums.byMethod(), circuits, eval, components, examples.size());
+    }
+
+    /** Circuits are chosen among heads and MLPs (whole attention outputs would overlap the heads). */
+    private static boolean isComponent(Node n) {
+        return n.type() == NodeType.HEAD || n.type() == NodeType.MLP;
     }
 
     private static LanguageModel model(CircuitsSettings s) {

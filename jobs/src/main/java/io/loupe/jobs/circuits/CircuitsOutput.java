@@ -1,7 +1,7 @@
 package io.loupe.jobs.circuits;
 
-import com.google.gson.GsonBuilder;
 import io.loupe.circuits.Circuits;
+import io.loupe.jobs.JobFiles;
 import io.loupe.circuits.EvalSums;
 import io.loupe.circuits.Method;
 import io.loupe.circuits.Node;
@@ -9,6 +9,7 @@ import io.loupe.circuits.NodeType;
 import io.loupe.circuits.ScoreSums;
 import io.loupe.model.ModelConfig;
 import io.loupe.plot.Heatmap;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
@@ -51,9 +52,12 @@ public final class CircuitsOutput {
     private CircuitsOutput() {
     }
 
-    /** @return the summary written to summary.json */
+    /**
+     * @param other another run's circuit to report the overlap with ({@link #circuitOf}), or null
+     * @return the summary written to summary.json
+     */
     public static Map<String, Object> write(SparkSession spark, CircuitsSettings s, CircuitsJob.Result r, ModelConfig cfg, int seqLen,
-                                            String out, double seconds) throws IOException {
+                                            String out, double seconds, Other other) throws IOException {
         List<Row> rows = new ArrayList<>();
         for (var e : r.scores().entrySet()) {
             Set<Node> circuit = r.circuits().get(e.getKey());
@@ -67,26 +71,34 @@ public final class CircuitsOutput {
         spark.createDataFrame(rows, SCHEMA).coalesce(1).write().mode(SaveMode.Overwrite).parquet(out + "/scores.parquet");
 
         Map<String, Object> summary = summary(s, r, seqLen, seconds);
-        Path summaryPath = new Path(out, "summary.json");
-        FileSystem fs = summaryPath.getFileSystem(spark.sparkContext().hadoopConfiguration());
-        try (var os = fs.create(summaryPath, true)) {
-            os.write((new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().serializeNulls().create().toJson(summary) + "\n")
-                    .getBytes(StandardCharsets.UTF_8));
+        if (other != null && r.evaluation() != null) {
+            Set<String> mine = new java.util.LinkedHashSet<>();
+            r.circuits().get(s.primary()).forEach(n -> mine.add(n.name()));
+            Map<String, Object> ov = new LinkedHashMap<>();
+            ov.put("other", other.out());
+            ov.put("iou", Circuits.iou(mine, other.nodes()));
+            ov.put("this_in_other", Circuits.containment(mine, other.nodes()));
+            ov.put("other_in_this", Circuits.containment(other.nodes(), mine));
+            summary.put("circuit_overlap_with", ov);
         }
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        JobFiles.writeJson(conf, new Path(out, "summary.json"), summary);
         java.nio.file.Path plots = Files.createTempDirectory("loupe-plots-");
         for (var e : r.scores().entrySet()) {
             heatmaps(e.getKey(), s, e.getValue(), cfg, seqLen, plots);
         }
-        Path dst = new Path(out, "plots");
-        fs.delete(dst, true);
-        fs.copyFromLocalFile(true, true, new Path(plots.toUri()), dst);
+        JobFiles.replaceWithLocal(conf, plots, new Path(out, "plots"));
         return summary;
     }
 
-    /** The circuit's node names in another run's {@code summary.json}. */
-    public static Set<String> circuitOf(SparkSession spark, String otherOut) throws IOException {
+    /** Another run's circuit: its output folder and the names of its nodes. */
+    public record Other(String out, Set<String> nodes) {
+    }
+
+    /** The circuit in another run's {@code summary.json}; read before any work, so a wrong folder fails first. */
+    public static Other circuitOf(Configuration conf, String otherOut) throws IOException {
         Path p = new Path(otherOut, "summary.json");
-        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        FileSystem fs = p.getFileSystem(conf);
         if (!fs.exists(p)) {
             throw new IllegalArgumentException(otherOut + ": no summary.json (not a circuits output)");
         }
@@ -99,27 +111,7 @@ public final class CircuitsOutput {
         }
         Set<String> nodes = new java.util.LinkedHashSet<>();
         o.getAsJsonObject("circuit").getAsJsonArray("nodes").forEach(n -> nodes.add(n.getAsString()));
-        return nodes;
-    }
-
-    /** Adds {@code circuit_overlap_with} (IoU and both containments against another run's circuit) to this run's summary.json. */
-    public static void addOverlap(SparkSession spark, String out, String other, Set<String> mine, Set<String> theirs) throws IOException {
-        Path p = new Path(out, "summary.json");
-        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
-        com.google.gson.JsonObject o;
-        try (var in = fs.open(p)) {
-            o = com.google.gson.JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
-        }
-        com.google.gson.JsonObject ov = new com.google.gson.JsonObject();
-        ov.addProperty("other", other);
-        ov.addProperty("iou", Circuits.iou(mine, theirs));
-        ov.addProperty("this_in_other", Circuits.containment(mine, theirs));
-        ov.addProperty("other_in_this", Circuits.containment(theirs, mine));
-        o.add("circuit_overlap_with", ov);
-        try (var os = fs.create(p, true)) {
-            os.write((new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().serializeNulls().create().toJson(o) + "\n")
-                    .getBytes(StandardCharsets.UTF_8));
-        }
+        return new Other(otherOut, nodes);
     }
 
     private static Map<String, Object> summary(CircuitsSettings s, CircuitsJob.Result r, int seqLen, double seconds) {

@@ -57,13 +57,8 @@ public record CollectOptions(String input, String inputFormat, String model, Lis
 
     /** The same options with input, model and output as fully qualified URIs, so executors resolve them as the driver does. */
     public CollectOptions qualified(org.apache.hadoop.conf.Configuration conf) throws java.io.IOException {
-        return new CollectOptions(qualify(input, conf), inputFormat, qualify(model, conf), hooks, qualify(out, conf), dtype, batchSize,
+        return new CollectOptions(io.loupe.jobs.JobFiles.qualify(input, conf), inputFormat, io.loupe.jobs.JobFiles.qualify(model, conf), hooks, io.loupe.jobs.JobFiles.qualify(out, conf), dtype, batchSize,
                 maxSeqLen, contextSize, topK, partitions, chunkSize, mode, device, compression, failOncePartition, stopAfterChunks);
-    }
-
-    private static String qualify(String uri, org.apache.hadoop.conf.Configuration conf) throws java.io.IOException {
-        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(uri);
-        return p.getFileSystem(conf).makeQualified(p).toString();
     }
 
     public List<HookPoint> hookPoints() {

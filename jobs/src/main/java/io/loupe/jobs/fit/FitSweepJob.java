@@ -7,6 +7,7 @@ import io.loupe.dict.SaeTrainer;
 import io.loupe.dict.TrainingState;
 import io.loupe.hooks.HookPoint;
 import io.loupe.jobs.ExecutorModels;
+import io.loupe.jobs.JobFiles;
 import io.loupe.model.Runtime;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -66,7 +67,8 @@ public final class FitSweepJob {
     public static List<Map<String, Object>> run(SparkSession spark, List<FitTask> grid, String activations, ValueDtype dtype, String model,
                                                 String out, Options o) throws IOException {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        String qualifiedActs = qualify(activations, hconf), qualifiedModel = qualify(model, hconf), qualifiedOut = qualify(out, hconf);
+        String qualifiedActs = JobFiles.qualify(activations, hconf), qualifiedModel = JobFiles.qualify(model, hconf),
+                qualifiedOut = JobFiles.qualify(out, hconf);
         spark.sparkContext().setJobDescription("loupe fit: " + grid.size() + " dictionaries");
         List<String> json = JavaSparkContext.fromSparkContext(spark.sparkContext())
                 .parallelize(grid, grid.size())
@@ -115,10 +117,8 @@ public final class FitSweepJob {
             }
         }
         Path dst = new Path(out, task.name());
-        FileSystem fs = dst.getFileSystem(conf);
-        fs.delete(dst, true);   // with its _resume state: the run is complete
         deleteRecursively(local.resolve("_resume"));
-        fs.copyFromLocalFile(true, true, new Path(local.toUri()), dst);
+        JobFiles.replaceWithLocal(conf, local, dst);   // replaces the _resume state too: the run is complete
         metrics.put("name", task.name());
         metrics.put("checkpoint", dst.toString());
         return new Gson().newBuilder().serializeSpecialFloatingPointValues().create().toJson(metrics);
@@ -159,10 +159,5 @@ public final class FitSweepJob {
                 }
             }
         }
-    }
-
-    private static String qualify(String uri, Configuration conf) throws IOException {
-        Path p = new Path(uri);
-        return p.getFileSystem(conf).makeQualified(p).toString();
     }
 }

@@ -1,10 +1,10 @@
 package io.loupe.jobs.sparsity;
 
-import com.google.gson.GsonBuilder;
+import io.loupe.jobs.JobFiles;
 import io.loupe.plot.LinePlot;
 import io.loupe.sparsity.LawFit;
 import io.loupe.sparsity.SparsityRunner;
-import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -14,7 +14,6 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -81,16 +80,10 @@ public final class SparsityOutput {
         }
         perLayer.write(plots.resolve("activation_ratio_per_layer.png"));
         summary.put("law_fit", lawFit(tokensSeen, reports, plots));
-        Path summaryPath = new Path(out, "summary.json");
-        FileSystem fs = summaryPath.getFileSystem(spark.sparkContext().hadoopConfiguration());
         summary.put("seconds", seconds);
-        try (var os = fs.create(summaryPath, true)) {
-            os.write((new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().serializeNulls().create().toJson(summary) + "\n")
-                    .getBytes(StandardCharsets.UTF_8));
-        }
-        Path dst = new Path(out, "plots");
-        fs.delete(dst, true);
-        fs.copyFromLocalFile(true, true, new Path(plots.toUri()), dst);
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        JobFiles.writeJson(conf, new Path(out, "summary.json"), summary);
+        JobFiles.replaceWithLocal(conf, plots, new Path(out, "plots"));
         return summary;
     }
 

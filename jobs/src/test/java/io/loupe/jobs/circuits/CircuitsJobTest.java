@@ -74,7 +74,7 @@ class CircuitsJobTest {
 
             Path out = tmp.resolve("out");
             for (int run = 0; run < 2; run++) {   // writing twice replaces, never duplicates
-                CircuitsOutput.write(spark, s, r, lm.config(), 10, out.toString(), 1.0);
+                CircuitsOutput.write(spark, s, r, lm.config(), 10, out.toString(), 1.0, null);
             }
             List<Row> rows = spark.read().parquet(out.resolve("scores.parquet").toString()).collectAsList();
             assertEquals(2 * scores.size(), rows.size());

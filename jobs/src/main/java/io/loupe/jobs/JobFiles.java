@@ -1,0 +1,36 @@
+package io.loupe.jobs;
+
+import com.google.gson.GsonBuilder;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+/** Small file operations every job's driver or task does on Hadoop paths (local, HDFS, S3, DBFS). */
+public final class JobFiles {
+    private JobFiles() {
+    }
+
+    /** {@code uri} as a fully qualified URI, so executors resolve it as the driver does. */
+    public static String qualify(String uri, Configuration conf) throws IOException {
+        Path p = new Path(uri);
+        return p.getFileSystem(conf).makeQualified(p).toString();
+    }
+
+    /** Writes {@code value} as pretty JSON (NaN and null kept) to {@code file}, replacing it. */
+    public static void writeJson(Configuration conf, Path file, Object value) throws IOException {
+        String json = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().serializeNulls().create().toJson(value) + "\n";
+        try (var os = file.getFileSystem(conf).create(file, true)) {
+            os.write(json.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Replaces {@code dst} by the local folder {@code local} (moved, not copied), so a re-run or retry leaves one copy. */
+    public static void replaceWithLocal(Configuration conf, java.nio.file.Path local, Path dst) throws IOException {
+        FileSystem fs = dst.getFileSystem(conf);
+        fs.delete(dst, true);
+        fs.copyFromLocalFile(true, true, new Path(local.toUri()), dst);
+    }
+}
