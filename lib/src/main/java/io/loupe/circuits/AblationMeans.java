@@ -42,16 +42,7 @@ public final class AblationMeans implements Serializable {
                 NDArray a = hooks.captured(p);
                 long[] rest = a.getShape().slice(2).getShape();
                 NDArray masked = a.mul(real.reshape(new Shape(real.getShape().get(0), seq).addAll(ones(rest.length))));
-                double[] s = masked.sum(new int[]{0}).toType(DataType.FLOAT64, false).toDoubleArray();   // [T · width]
-                shapes.putIfAbsent(p.name(), rest);
-                double[] acc = sums.computeIfAbsent(p.name(), k -> new double[0]);
-                if (acc.length < s.length) {
-                    acc = java.util.Arrays.copyOf(acc, s.length);
-                    sums.put(p.name(), acc);
-                }
-                for (int i = 0; i < s.length; i++) {
-                    acc[i] += s[i];
-                }
+                accumulate(p.name(), masked.sum(new int[]{0}).toType(DataType.FLOAT64, false).toDoubleArray(), rest);   // [T · width]
             }
         }
     }
@@ -62,18 +53,21 @@ public final class AblationMeans implements Serializable {
         for (int t = 0; t < o.counts.length; t++) {
             counts[t] += o.counts[t];
         }
-        for (var e : o.sums.entrySet()) {
-            double[] acc = sums.getOrDefault(e.getKey(), new double[0]);
-            if (acc.length < e.getValue().length) {
-                acc = java.util.Arrays.copyOf(acc, e.getValue().length);
-            }
-            for (int i = 0; i < e.getValue().length; i++) {
-                acc[i] += e.getValue()[i];
-            }
-            sums.put(e.getKey(), acc);
-            shapes.putIfAbsent(e.getKey(), o.shapes.get(e.getKey()));
-        }
+        o.sums.forEach((name, s) -> accumulate(name, s, o.shapes.get(name)));
         return this;
+    }
+
+    /** Adds per-position sums {@code [T · width]} for one hook, growing its array to the longer of the two. */
+    private void accumulate(String name, double[] s, long[] shape) {
+        shapes.putIfAbsent(name, shape);
+        double[] acc = sums.getOrDefault(name, new double[0]);
+        if (acc.length < s.length) {
+            acc = java.util.Arrays.copyOf(acc, s.length);
+        }
+        for (int i = 0; i < s.length; i++) {
+            acc[i] += s[i];
+        }
+        sums.put(name, acc);
     }
 
     /** The mean at {@code point} for positions {@code 0..seq-1}, shaped {@code [1, seq, ...]} to broadcast over a batch. */

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * One shard of examples through the circuit methods, batch by batch, returning sums that merge exactly
@@ -42,7 +41,6 @@ public final class ShardScoring {
                         : AttributionPatching.run(model, batch, nodes, dir);
                 sums.get(m).add(r, dir);
             }
-            return null;
         });
         return new Sums(sums);
     }
@@ -53,7 +51,6 @@ public final class ShardScoring {
         AblationMeans means = new AblationMeans();
         forEachBatch(examples, batchSize, log, batch -> {
             means.add(model, batch, points);
-            return null;
         });
         return means;
     }
@@ -64,19 +61,18 @@ public final class ShardScoring {
         EvalSums sums = new EvalSums();
         forEachBatch(examples, batchSize, log, batch -> {
             sums.add(CircuitEval.run(model, batch, components, circuit, ablation, means));
-            return null;
         });
         return sums;
     }
 
     /** Runs {@code fn} on consecutive batches, logging examples/s every 30 s. */
-    private static void forEachBatch(Iterator<TaskExample> examples, int batchSize, Consumer<String> log, Function<List<TaskExample>, Void> fn) {
+    private static void forEachBatch(Iterator<TaskExample> examples, int batchSize, Consumer<String> log, Consumer<List<TaskExample>> fn) {
         long start = System.nanoTime(), lastLog = start, done = 0;
         List<TaskExample> batch = new ArrayList<>();
         while (examples.hasNext()) {
             batch.add(examples.next());
             if (batch.size() == batchSize || !examples.hasNext()) {
-                fn.apply(batch);
+                fn.accept(batch);
                 done += batch.size();
                 batch = new ArrayList<>();
                 long now = System.nanoTime();

@@ -89,32 +89,9 @@ public final class FitRun {
         Split split = new Split(cfg, hook, evalFraction, false);
         rows.get().forEachRemaining(split::add);
         split.check(log, hook.name());
-        java.util.function.Supplier<java.util.Iterator<float[]>> train = () -> {
-            java.util.Iterator<Row> it = rows.get();
-            return new java.util.Iterator<>() {
-                private Row next = advance();
-
-                private Row advance() {
-                    while (it.hasNext()) {
-                        Row r = it.next();
-                        if (!heldOut(r.exampleId(), cfg.seed(), evalFraction)) {
-                            return r;
-                        }
-                    }
-                    return null;
-                }
-
-                public boolean hasNext() {
-                    return next != null;
-                }
-
-                public float[] next() {
-                    float[] v = next.values();
-                    next = advance();
-                    return v;
-                }
-            };
-        };
+        java.util.function.Supplier<java.util.Iterator<float[]>> train = () -> java.util.stream.StreamSupport
+                .stream(java.util.Spliterators.spliteratorUnknownSize(rows.get(), java.util.Spliterator.ORDERED), false)
+                .filter(r -> !heldOut(r.exampleId(), cfg.seed(), evalFraction)).map(Row::values).iterator();
         int capacity = (int) Math.max(1, Math.min(bufferRows, split.trainCount));
         log.accept(String.format("%s: streaming %d training tokens through a shuffle buffer of %d rows", hook, split.trainCount, capacity));
         try (NDManager m = manager.newSubManager()) {

@@ -31,7 +31,10 @@ public final class TrainingState {
         SafetensorsWriter w = new SafetensorsWriter().metadata("step", String.valueOf(s.step()))
                 .metadata("batch_threshold", Double.toString(s.batchThreshold())).metadata("config", cfg.toString());
         for (int i = 0; i < s.params().size(); i++) {
-            w.put("param." + i, s.params().get(i).stopGradient()).put("adam_m." + i, s.m1().get(i)).put("adam_v." + i, s.m2().get(i));
+            try (NDArray value = s.params().get(i).stopGradient()) {   // a detached view; the writer copies it out
+                w.put("param." + i, value);
+            }
+            w.put("adam_m." + i, s.m1().get(i)).put("adam_v." + i, s.m2().get(i));
         }
         w.put("since_fired", s.sinceFired().toType(DataType.FLOAT64, false));
         Files.createDirectories(dir);

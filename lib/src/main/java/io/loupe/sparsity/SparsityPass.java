@@ -158,7 +158,10 @@ public final class SparsityPass {
         Hooks h = Hooks.none();
         int layers = model.config().numLayers();
         for (int l = 0; l < layers; l++) {
-            h.capture(HookPoint.of(l, HookKind.MLP_POST), HookPoint.of(l, HookKind.RESID_POST));
+            h.capture(HookPoint.of(l, HookKind.MLP_POST));
+            if (req.stats()) {
+                h.capture(HookPoint.of(l, HookKind.RESID_POST));   // massive activations: statistics passes only
+            }
         }
         NDArray logits = model.forward(b, h);
         NDArray real = b.mask().flatten().gt(0);
