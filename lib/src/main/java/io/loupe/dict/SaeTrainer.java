@@ -8,6 +8,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.loupe.model.Runtime;
+import io.loupe.optim.AdamW;
+import io.loupe.optim.TrainingState;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -68,17 +70,13 @@ public final class SaeTrainer {
         SparseAutoencoder sae = SparseAutoencoder.init(cfg, manager, sample);
         List<NDArray> params = sae.parameters();
         params.forEach(p -> p.setRequiresGradient(true));
-        List<NDArray> m1 = new ArrayList<>(), m2 = new ArrayList<>();
-        for (NDArray p : params) {
-            m1.add(p.zerosLike());
-            m2.add(p.zerosLike());
-        }
         NDManager state = manager.newSubManager();
+        AdamW adam = new AdamW(params, new boolean[params.size()], new AdamW.Settings(BETA1, BETA2, EPS, 0), state);
         NDArray sinceFired = state.zeros(new Shape(cfg.dSae()), DataType.INT64);
         List<StepLog> log = new ArrayList<>();
         int first = 0;
         if (resume != null) {
-            first = restore(resume, cfg, sae, params, m1, m2, sinceFired, state);
+            first = restore(resume, cfg, sae, adam, sinceFired, state);
             data.skip(state, (long) first * cfg.batchSize());
         }
         long start = System.nanoTime(), dataNanos = 0;
@@ -115,7 +113,7 @@ public final class SaeTrainer {
                         }
                     }
                 }
-                adamStep(params, m1, m2, step + 1, cfg.lrAt(step));
+                adam.step(cfg.lrAt(step), 1.0);
                 sae.normalizeDecoder();
                 NDArray fired = codes.gt(0).sum(new int[]{0}).gt(0);
                 sinceFired.addi(cfg.batchSize()).muli(fired.logicalNot().toType(DataType.INT64, false));
@@ -132,7 +130,7 @@ public final class SaeTrainer {
                 }
             }
             if (resume != null && (step + 1) % resume.every() == 0 && step + 1 < cfg.steps()) {
-                save(resume, cfg, step + 1, sae, params, m1, m2, sinceFired);
+                save(resume, cfg, step + 1, sae, adam, sinceFired);
             }
         }
         params.forEach(p -> p.setRequiresGradient(false));
@@ -140,24 +138,38 @@ public final class SaeTrainer {
         return new Result(sae, log, (System.nanoTime() - start) / 1e9, dataNanos / 1e9, (long) (cfg.steps() - first) * cfg.batchSize());
     }
 
-    private static int restore(Resume r, SaeConfig cfg, SparseAutoencoder sae, List<NDArray> params, List<NDArray> m1, List<NDArray> m2,
-                               NDArray sinceFired, NDManager m) {
+    /** The arrays a training state holds: parameters, Adam's moments and the steps since each latent fired. */
+    private static java.util.Map<String, NDArray> stateTensors(AdamW adam, NDArray sinceFired, NDManager views) {
+        java.util.Map<String, NDArray> t = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < adam.parameters().size(); i++) {
+            NDArray view = adam.parameters().get(i).stopGradient();   // a detached view: restores write through
+            view.attach(views);
+            t.put("param." + i, view);
+            t.put("adam_m." + i, adam.firstMoments().get(i));
+            t.put("adam_v." + i, adam.secondMoments().get(i));
+        }
+        t.put("since_fired", sinceFired);
+        return t;
+    }
+
+    private static int restore(Resume r, SaeConfig cfg, SparseAutoencoder sae, AdamW adam, NDArray sinceFired, NDManager m) {
         try {
-            if (!TrainingState.exists(r.dir(), cfg)) {
+            if (!TrainingState.exists(r.dir(), cfg.toString())) {
                 return 0;
             }
-            TrainingState.Snapshot s = TrainingState.restore(r.dir(), new TrainingState.Snapshot(0, params, m1, m2, sinceFired, 0), m);
-            sae.restoreBatchThreshold(s.batchThreshold());
+            TrainingState.Restored s = TrainingState.restore(r.dir(), stateTensors(adam, sinceFired, m), m);
+            sae.restoreBatchThreshold(Double.parseDouble(s.scalars().get("batch_threshold")));
+            adam.restoreSteps(s.step());
             return s.step();
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("could not read the training state in " + r.dir(), e);
         }
     }
 
-    private static void save(Resume r, SaeConfig cfg, int step, SparseAutoencoder sae, List<NDArray> params, List<NDArray> m1,
-                             List<NDArray> m2, NDArray sinceFired) {
-        try {
-            TrainingState.save(r.dir(), cfg, new TrainingState.Snapshot(step, params, m1, m2, sinceFired, sae.batchThreshold()));
+    private static void save(Resume r, SaeConfig cfg, int step, SparseAutoencoder sae, AdamW adam, NDArray sinceFired) {
+        try (NDManager views = sinceFired.getManager().newSubManager()) {
+            TrainingState.save(r.dir(), cfg.toString(), step, stateTensors(adam, sinceFired, views),
+                    java.util.Map.of("batch_threshold", Double.toString(sae.batchThreshold())));
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("could not save the training state to " + r.dir(), e);
         }
@@ -176,20 +188,5 @@ public final class SaeTrainer {
     /** What the dictionary reconstructs: the row, or its last d_out columns for a transcoder. {@code [n, width] → [n, out_width]} */
     public static NDArray target(SaeConfig cfg, NDArray rows) {
         return cfg.transcoder() ? rows.get(new ai.djl.ndarray.index.NDIndex(":, {}:", cfg.dIn())).duplicate() : rows;
-    }
-
-    /** Adam with bias correction, in place; then clears the gradients. */
-    private static void adamStep(List<NDArray> params, List<NDArray> m1, List<NDArray> m2, int t, double lr) {
-        double c1 = 1 - Math.pow(BETA1, t), c2 = 1 - Math.pow(BETA2, t);
-        for (int i = 0; i < params.size(); i++) {
-            NDArray p = params.get(i), g = p.getGradient();
-            m1.get(i).muli(BETA1).addi(g.mul(1 - BETA1));
-            m2.get(i).muli(BETA2).addi(g.square().mul(1 - BETA2));
-            // Update through a detached view (torch's p.data): grad mode is thread-local in libtorch and may be on here.
-            try (NDArray data = p.stopGradient()) {
-                data.subi(m1.get(i).div(c1).div(m2.get(i).div(c2).sqrt().add(EPS)).mul(lr));
-            }
-            g.muli(0);
-        }
     }
 }

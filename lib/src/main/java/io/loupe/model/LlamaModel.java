@@ -7,7 +7,6 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import io.loupe.hooks.HookKind;
 import io.loupe.hooks.HookPoint;
@@ -32,13 +31,17 @@ import java.util.Map;
  *   z = pattern v                                   [B, T, H, d_head]  (k, v shared by groupSize query heads)
  *   attn_out = z Wo^T;  resid_mid = x + attn_out
  *   h = rmsnorm(resid_mid) * g_mlp
- *   mlp_post = silu(h Wgate^T) * (h Wup^T)           [B, T, d_mlp]
+ *   mlp_post = act(h Wgate^T) * (h Wup^T)            [B, T, d_mlp]   act = hidden_act (silu, relu, gelu)
  *   mlp_out = mlp_post Wdown^T;  resid_post = resid_mid + mlp_out
  * logits = (rmsnorm(x) * g_final) Wunembed^T         [B, T, V]
  * </pre>
  *
  * Positions count real tokens only (cumulative sum of the mask), so left and right padding give
- * the same values at real positions.
+ * the same values at real positions. With a {@link KvCache}, only the new positions run and attend over
+ * the cached ones as well.
+ *
+ * <p>For training, {@link #parameters()} are the tensors the forward pass reads (q/k/v and gate/up stacked,
+ * which makes each group one matmul); {@link #huggingFaceWeights} splits them back into the file's names.
  */
 public final class LlamaModel implements LanguageModel {
     /** Added to disallowed attention scores; finite so a row with no allowed key stays NaN-free. */
@@ -57,6 +60,7 @@ public final class LlamaModel implements LanguageModel {
     private final NDArray unembed;
     private final NDArray invFreq;
     private final List<Block> blocks = new ArrayList<>();
+    private final Map<String, NDArray> parameters = new LinkedHashMap<>();
 
     /** Builds the model from weights already checked against {@link #expectedTensors}. */
     LlamaModel(ModelConfig cfg, Map<String, NDArray> w, NDManager manager) {
@@ -80,6 +84,56 @@ public final class LlamaModel implements LanguageModel {
             inv[i] = (float) (1.0 / Math.pow(cfg.ropeTheta(), (2.0 * i) / cfg.dHead()));
         }
         this.invFreq = manager.create(inv).toType(dtype, false);
+        parameters.put("model.embed_tokens.weight", embed);
+        for (int l = 0; l < blocks.size(); l++) {
+            String p = "model.layers." + l + ".";
+            Block b = blocks.get(l);
+            parameters.put(p + "input_layernorm.weight", b.attnNorm());
+            parameters.put(p + "self_attn.qkv_proj.weight", b.wQkv());
+            if (b.bQkv() != null) {
+                parameters.put(p + "self_attn.qkv_proj.bias", b.bQkv());
+            }
+            parameters.put(p + "self_attn.o_proj.weight", b.wo());
+            parameters.put(p + "post_attention_layernorm.weight", b.mlpNorm());
+            parameters.put(p + "mlp.gate_up_proj.weight", b.wGateUp());
+            parameters.put(p + "mlp.down_proj.weight", b.wDown());
+        }
+        parameters.put("model.norm.weight", finalNorm);
+        if (!cfg.tieWordEmbeddings()) {
+            parameters.put("lm_head.weight", unembed);
+        }
+    }
+
+    @Override
+    public Map<String, NDArray> parameters() {
+        return java.util.Collections.unmodifiableMap(parameters);
+    }
+
+    @Override
+    public Map<String, NDArray> huggingFaceWeights(NDManager m) {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        long q = (long) cfg.numHeads() * cfg.dHead(), kv = (long) cfg.numKvHeads() * cfg.dHead();
+        for (var e : parameters.entrySet()) {
+            String name = e.getKey();
+            NDArray value = e.getValue().stopGradient();
+            value.attach(m);
+            if (name.endsWith("qkv_proj.weight") || name.endsWith("qkv_proj.bias")) {
+                String suffix = name.endsWith("weight") ? "weight" : "bias";
+                String prefix = name.substring(0, name.indexOf("qkv_proj"));
+                NDList parts = value.split(new long[]{q, q + kv}, 0);
+                out.put(prefix + "q_proj." + suffix, parts.get(0));
+                out.put(prefix + "k_proj." + suffix, parts.get(1));
+                out.put(prefix + "v_proj." + suffix, parts.get(2));
+            } else if (name.endsWith("gate_up_proj.weight")) {
+                String prefix = name.substring(0, name.indexOf("gate_up_proj"));
+                NDList parts = value.split(2, 0);
+                out.put(prefix + "gate_proj.weight", parts.get(0));
+                out.put(prefix + "up_proj.weight", parts.get(1));
+            } else {
+                out.put(name, value);
+            }
+        }
+        return out;
     }
 
     /** Concatenates weights along the output axis and frees the parts. */
@@ -124,7 +178,12 @@ public final class LlamaModel implements LanguageModel {
 
     @Override
     public NDArray forward(TokenBatch batch, Hooks hooks) {
-        return run(batch, 0, null, hooks);
+        return run(batch, 0, null, hooks, null);
+    }
+
+    @Override
+    public NDArray forward(TokenBatch batch, Hooks hooks, KvCache cache) {
+        return run(batch, 0, null, hooks, cache);
     }
 
     @Override
@@ -136,11 +195,14 @@ public final class LlamaModel implements LanguageModel {
         if (!residPre.getShape().equals(want)) {
             throw new IllegalArgumentException("resid_pre of layer " + layer + " must be " + want + ", got " + residPre.getShape());
         }
-        return run(batch, layer, residPre, hooks);
+        return run(batch, layer, residPre, hooks, null);
     }
 
-    /** Blocks {@code first..L-1} then the head; x enters block {@code first} (the embeddings when null). */
-    private NDArray run(TokenBatch batch, int first, NDArray start, Hooks hooks) {
+    /**
+     * Blocks {@code first..L-1} then the head; x enters block {@code first} (the embeddings when null). With a
+     * cache, the batch holds the positions after the cached ones, which it attends over too.
+     */
+    private NDArray run(TokenBatch batch, int first, NDArray start, Hooks hooks, KvCache cache) {
         validate(hooks.points());
         NDManager m = batch.manager();
         long bsz = batch.batchSize(), seq = batch.seqLen();
@@ -151,8 +213,13 @@ public final class LlamaModel implements LanguageModel {
         try (NDScope setup = new NDScope()) {
             x = start != null ? start : embed.get(m, new NDIndex("{}", batch.ids().flatten())).reshape(bsz, seq, cfg.dModel());
             NDArray real = batch.maskAs(dtype);
-            mask = attentionMask(real);
+            boolean cached = cache != null && cache.length() > 0;
+            NDArray keyReal = cached ? cache.keyMask().toType(dtype, false).concat(real, 1) : real;   // [B, past + T]
+            mask = attentionMask(keyReal, seq);
             NDArray positions = real.cumSum(1).sub(1).maximum(0);                       // [B, T]
+            if (cached) {
+                positions = positions.add(cache.realTokens().toType(dtype, false).expandDims(1));
+            }
             NDArray angles = positions.expandDims(-1).mul(invFreq.reshape(1, 1, -1));  // [B, T, d_head/2]
             angles = angles.concat(angles, 2).expandDims(2);                           // [B, T, 1, d_head]
             cos = angles.cos();
@@ -161,9 +228,12 @@ public final class LlamaModel implements LanguageModel {
         }
         for (int l = first; l < blocks.size(); l++) {
             try (NDScope layer = new NDScope()) {
-                x = block(l, blocks.get(l), x, mask, cos, sin, hooks);
+                x = block(l, blocks.get(l), x, mask, cos, sin, hooks, cache);
                 NDScope.unregister(x);
             }
+        }
+        if (cache != null) {
+            cache.append(batch.mask());
         }
         try (NDScope head = new NDScope()) {
             NDArray logits = Linear.linear(rmsNorm(x, finalNorm), unembed).singletonOrThrow();
@@ -172,21 +242,27 @@ public final class LlamaModel implements LanguageModel {
         }
     }
 
-    private NDArray block(int l, Block w, NDArray x, NDArray mask, NDArray cos, NDArray sin, Hooks hooks) {
+    private NDArray block(int l, Block w, NDArray x, NDArray mask, NDArray cos, NDArray sin, Hooks hooks, KvCache cache) {
         long bsz = x.getShape().get(0), seq = x.getShape().get(1);
         int heads = cfg.numHeads(), kvHeads = cfg.numKvHeads(), dHead = cfg.dHead();
         x = hooks.apply(HookPoint.of(l, HookKind.RESID_PRE), x);
 
         NDArray h = rmsNorm(x, w.attnNorm());
         long qWidth = (long) heads * dHead, kvWidth = (long) kvHeads * dHead;
-        NDList qkv = linear(h, w.wQkv(), w.bQkv()).split(new long[]{qWidth, qWidth + kvWidth}, 2);
-        NDArray q = qkv.get(0).reshape(bsz, seq, heads, dHead);
-        NDArray k = qkv.get(1).reshape(bsz, seq, kvHeads, dHead);
-        NDArray v = qkv.get(2).reshape(bsz, seq, kvHeads, dHead);
-        q = rotate(q, cos, sin).transpose(0, 2, 1, 3);                      // [B, H, T, dh]
-        k = repeatKv(rotate(k, cos, sin)).transpose(0, 2, 3, 1);            // [B, H, dh, T]
-        v = repeatKv(v).transpose(0, 2, 1, 3);                              // [B, H, T, dh]
-        NDArray scores = q.matMul(k).mul(1.0 / Math.sqrt(dHead)).add(mask);
+        NDList qkv = linear(h, w.wQkv(), w.bQkv()).split(new long[]{qWidth + kvWidth}, 2);
+        // Rotary on q and k together (one pass over [B, T, H + kv, dh]), then split.
+        NDList qk = rotate(qkv.get(0).reshape(bsz, seq, heads + kvHeads, dHead), cos, sin).split(new long[]{heads}, 2);
+        NDArray q = qk.get(0).transpose(0, 2, 1, 3);                                    // [B, H, T, dh]
+        NDArray k = repeatKv(qk.get(1)).transpose(0, 2, 1, 3);                          // [B, H, T, dh]
+        NDArray v = repeatKv(qkv.get(1).reshape(bsz, seq, kvHeads, dHead)).transpose(0, 2, 1, 3);   // [B, H, T, dh]
+        if (cache != null) {
+            if (cache.length() > 0) {
+                k = cache.keys(l).concat(k, 2);                             // [B, H, past + T, dh]
+                v = cache.values(l).concat(v, 2);
+            }
+            cache.setLayer(l, k, v);
+        }
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(dHead)).add(mask);
         NDArray pattern = hooks.apply(HookPoint.of(l, HookKind.ATTN_PATTERN), scores.softmax(-1));
         NDArray z = hooks.apply(HookPoint.of(l, HookKind.ATTN_Z), pattern.matMul(v).transpose(0, 2, 1, 3));
         NDArray attnOut = linear(z.reshape(bsz, seq, (long) heads * dHead), w.wo(), null);
@@ -195,20 +271,23 @@ public final class LlamaModel implements LanguageModel {
 
         h = rmsNorm(x, w.mlpNorm());
         NDList gateUp = linear(h, w.wGateUp(), null).split(2, 2);
-        NDArray gate = gateUp.get(0);
-        NDArray post = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1));
+        NDArray post = cfg.hiddenAct().apply(gateUp.get(0)).mul(gateUp.get(1));
         post = hooks.apply(HookPoint.of(l, HookKind.MLP_POST), post);
         NDArray mlpOut = hooks.apply(HookPoint.of(l, HookKind.MLP_OUT), linear(post, w.wDown(), null));
         return hooks.apply(HookPoint.of(l, HookKind.RESID_POST), x.add(mlpOut));
     }
 
-    /** Additive mask {@code [B, 1, Tq, Tk]}: 0 where key k is real and k &lt;= q, MASKED elsewhere. */
-    private NDArray attentionMask(NDArray real) {
-        long seq = real.getShape().get(1);
-        NDArray idx = real.getManager().arange(0, (int) seq, 1, DataType.INT64);
-        NDArray causal = idx.reshape(seq, 1).gte(idx.reshape(1, seq));                  // [Tq, Tk]
-        NDArray keyReal = real.gt(0).reshape(real.getShape().get(0), 1, 1, seq);         // [B, 1, 1, Tk]
-        NDArray allowed = causal.reshape(1, 1, seq, seq).logicalAnd(keyReal).toType(dtype, false);
+    /**
+     * Additive mask {@code [B, 1, Tq, Tk]}: 0 where key k is real and k &lt;= q, MASKED elsewhere. The queries are
+     * the last {@code queries} of the {@code Tk} positions (all of them without a cache).
+     */
+    private NDArray attentionMask(NDArray keyReal, long queries) {
+        long keys = keyReal.getShape().get(1), past = keys - queries;
+        NDManager m = keyReal.getManager();
+        NDArray qIdx = m.arange((int) past, (int) keys, 1, DataType.INT64), kIdx = m.arange(0, (int) keys, 1, DataType.INT64);
+        NDArray causal = qIdx.reshape(queries, 1).gte(kIdx.reshape(1, keys));               // [Tq, Tk]
+        NDArray realKey = keyReal.gt(0).reshape(keyReal.getShape().get(0), 1, 1, keys);     // [B, 1, 1, Tk]
+        NDArray allowed = causal.reshape(1, 1, queries, keys).logicalAnd(realKey).toType(dtype, false);
         return allowed.neg().add(1).mul(MASKED);
     }
 

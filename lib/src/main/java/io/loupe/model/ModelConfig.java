@@ -27,6 +27,7 @@ import java.nio.file.Path;
  * @param attentionBias     q/k/v projections carry a bias ({@code attention_bias}; always true for Qwen2)
  * @param bosTokenId        beginning-of-sequence id, or -1 if the config has none
  * @param eosTokenId        end-of-sequence id, or -1 if the config has none
+ * @param hiddenAct         the MLP activation ({@code hidden_act}, default silu), applied to the gate
  */
 public record ModelConfig(
         String architecture,
@@ -42,7 +43,8 @@ public record ModelConfig(
         boolean tieWordEmbeddings,
         boolean attentionBias,
         int bosTokenId,
-        int eosTokenId) {
+        int eosTokenId,
+        MlpActivation hiddenAct) {
 
     public ModelConfig {
         requirePositive("hidden_size", dModel);
@@ -70,7 +72,13 @@ public record ModelConfig(
         }
     }
 
-    /** Reads {@code config.json}; unsupported settings (rope scaling, non-SiLU MLPs) are refused, not ignored. */
+    /** The same shape with another MLP activation (ReLU-fication). */
+    public ModelConfig withHiddenAct(MlpActivation act) {
+        return new ModelConfig(architecture, dModel, dMlp, numLayers, numHeads, numKvHeads, dHead, vocabSize, rmsNormEps, ropeTheta,
+                tieWordEmbeddings, attentionBias, bosTokenId, eosTokenId, act);
+    }
+
+    /** Reads {@code config.json}; unsupported settings (rope scaling, unknown activations) are refused, not ignored. */
     public static ModelConfig read(Path configJson) throws IOException {
         if (!Files.isRegularFile(configJson)) {
             throw new InvalidTensorFileException(configJson + ": missing config.json (a Hugging Face model directory has one)");
@@ -84,9 +92,11 @@ public record ModelConfig(
         String arch = c.has("architectures") && c.getAsJsonArray("architectures").size() > 0
                 ? c.getAsJsonArray("architectures").get(0).getAsString()
                 : str(c, "model_type", "(none)");
-        String act = str(c, "hidden_act", "silu");
-        if (!act.equals("silu")) {
-            throw new IllegalArgumentException(configJson + ": hidden_act '" + act + "' is not supported (only silu, SwiGLU)");
+        MlpActivation act;
+        try {
+            act = MlpActivation.parse(str(c, "hidden_act", "silu"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(configJson + ": " + e.getMessage());
         }
         if (c.has("rope_scaling") && !c.get("rope_scaling").isJsonNull()) {
             throw new IllegalArgumentException(configJson + ": rope_scaling " + c.get("rope_scaling")
@@ -109,7 +119,8 @@ public record ModelConfig(
                 c.has("tie_word_embeddings") && c.get("tie_word_embeddings").getAsBoolean(),
                 qwen2 || (c.has("attention_bias") && c.get("attention_bias").getAsBoolean()),
                 optionalId(c, "bos_token_id"),
-                optionalId(c, "eos_token_id"));
+                optionalId(c, "eos_token_id"),
+                act);
     }
 
     private static int integer(JsonObject c, String key, Path file) {
@@ -129,6 +140,31 @@ public record ModelConfig(
             return -1;
         }
         return e.isJsonArray() ? e.getAsJsonArray().get(0).getAsInt() : e.getAsInt();
+    }
+
+    /** The config as Hugging Face writes it ({@code config.json} fields), for models Loupe creates. */
+    public JsonObject toJson() {
+        JsonObject o = new JsonObject();
+        com.google.gson.JsonArray archs = new com.google.gson.JsonArray();
+        archs.add(architecture);
+        o.add("architectures", archs);
+        o.addProperty("model_type", architecture.startsWith("Qwen2") ? "qwen2" : "llama");
+        o.addProperty("hidden_size", dModel);
+        o.addProperty("intermediate_size", dMlp);
+        o.addProperty("num_hidden_layers", numLayers);
+        o.addProperty("num_attention_heads", numHeads);
+        o.addProperty("num_key_value_heads", numKvHeads);
+        o.addProperty("head_dim", dHead);
+        o.addProperty("vocab_size", vocabSize);
+        o.addProperty("max_position_embeddings", 2048);
+        o.addProperty("rms_norm_eps", rmsNormEps);
+        o.addProperty("rope_theta", ropeTheta);
+        o.addProperty("hidden_act", hiddenAct.hfName());
+        o.addProperty("tie_word_embeddings", tieWordEmbeddings);
+        o.addProperty("attention_bias", attentionBias);
+        o.addProperty("bos_token_id", bosTokenId);
+        o.addProperty("eos_token_id", eosTokenId);
+        return o;
     }
 
     /** Query heads that share one key/value head. */

@@ -40,10 +40,19 @@ public final class ModelLoader {
 
     /** Loads with weights converted to {@code dtype} (FLOAT32, or FLOAT64 for exact gradient checks). */
     public static LanguageModel load(Path dir, Device device, DataType dtype) throws IOException {
+        return load(dir, device, dtype, c -> c);
+    }
+
+    /**
+     * Loads with the config changed by {@code edit} before the model is built, e.g. another MLP activation
+     * (ReLU-fication keeps every weight and swaps the function).
+     */
+    public static LanguageModel load(Path dir, Device device, DataType dtype, java.util.function.UnaryOperator<ModelConfig> edit)
+            throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new InvalidTensorFileException(dir + ": model directory does not exist");
         }
-        ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
+        ModelConfig config = edit.apply(ModelConfig.read(dir.resolve("config.json")));
         ModelRegistry.Architecture arch = ModelRegistry.lookup(config.architecture());
         Map<String, SafetensorsFile> byTensor = weightFiles(dir);
         Map<String, long[]> expected = arch.expectedTensors(config);

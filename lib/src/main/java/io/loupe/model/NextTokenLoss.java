@@ -40,8 +40,16 @@ public final class NextTokenLoss {
 
     /** {@code −Σ log p(next)} over positions whose next token is real. */
     public static double summedNll(NDArray logProbs, TokenBatch b) {
-        NDArray next = b.ids().get(new NDIndex(":, 1:")).expandDims(2);
-        return -Tensors.scalar(logProbs.gather(next, 2).squeeze(2).mul(validNext(b)).sum());
+        return Tensors.scalar(tokenNll(logProbs, b.ids()).mul(validNext(b)).sum());
+    }
+
+    /**
+     * {@code −log p(ids[t+1] | ids[..t])} at every position, from {@link #logProbs}: {@code [B, T−1, V], [B, T] → [B, T−1]}.
+     * Differentiable; callers weight it (padding, loss masks) and sum.
+     */
+    public static NDArray tokenNll(NDArray logProbs, NDArray ids) {
+        NDArray next = ids.get(new NDIndex(":, 1:")).expandDims(2);
+        return logProbs.gather(next, 2).squeeze(2).neg();
     }
 
     /** 1 where the next token is real {@code [B, T−1]}. */

@@ -1,12 +1,8 @@
 package io.loupe.model;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.loupe.tensor.SafetensorsWriter;
 import io.loupe.tensor.TensorDtype;
@@ -21,7 +17,7 @@ import java.util.TreeMap;
 
 /**
  * Writes a random-init Llama-family model in Hugging Face layout, so tests and benchmarks never need a
- * download. Weights are N(0, 0.02) like the Hugging Face initialiser, norms are ones. The tokenizer is a
+ * download. Weights come from {@link ModelInit} (N(0, 0.02) like the Hugging Face initialiser, norms are ones; biases are drawn too, so tests see them). The tokenizer is a
  * byte-fallback BPE over single characters and a few merges (needs vocab >= 300; smaller models get none).
  *
  * @param layers     transformer blocks
@@ -50,7 +46,7 @@ public record RandomModelWriter(int layers, int dModel, int heads, int kvHeads, 
 
     public ModelConfig config() {
         return new ModelConfig(qkvBias ? "Qwen2ForCausalLM" : "LlamaForCausalLM", dModel, dMlp, layers, heads, kvHeads,
-                dModel / heads, vocab, 1e-5, 10000.0, tied, qkvBias, 1, 2);
+                dModel / heads, vocab, 1e-5, 10000.0, tied, qkvBias, 1, 2, MlpActivation.SILU);
     }
 
     public void write(Path dir) throws IOException {
@@ -63,14 +59,10 @@ public record RandomModelWriter(int layers, int dModel, int heads, int kvHeads, 
         }
         Map<String, String> weightMap = new TreeMap<>();
         try (NDManager m = Runtime.newManager(Device.cpu())) {
-            Runtime.engine().setRandomSeed((int) seed);
             int i = 0;
-            for (var e : shapes.entrySet()) {
-                Shape shape = new Shape(e.getValue());
-                boolean norm = e.getKey().endsWith("norm.weight");
-                NDArray w = norm ? m.ones(shape) : m.randomNormal(0f, 0.02f, shape, DataType.FLOAT32);
+            for (var e : ModelInit.randomWeights(cfg, seed, ModelInit.DEFAULT_STD, true, m).entrySet()) {
                 int shard = i++ * shards / shapes.size();
-                files.get(shard).put(e.getKey(), SafetensorsWriter.HostTensor.of(w, dtype));
+                files.get(shard).put(e.getKey(), SafetensorsWriter.HostTensor.of(e.getValue(), dtype));
                 weightMap.put(e.getKey(), shardName(shard));
             }
             if (shards == 1) {
@@ -97,25 +89,7 @@ public record RandomModelWriter(int layers, int dModel, int heads, int kvHeads, 
     }
 
     private JsonObject configJson(ModelConfig c) {
-        JsonObject o = new JsonObject();
-        JsonArray archs = new JsonArray();
-        archs.add(c.architecture());
-        o.add("architectures", archs);
-        o.addProperty("model_type", qkvBias ? "qwen2" : "llama");
-        o.addProperty("hidden_size", c.dModel());
-        o.addProperty("intermediate_size", c.dMlp());
-        o.addProperty("num_hidden_layers", c.numLayers());
-        o.addProperty("num_attention_heads", c.numHeads());
-        o.addProperty("num_key_value_heads", c.numKvHeads());
-        o.addProperty("vocab_size", c.vocabSize());
-        o.addProperty("max_position_embeddings", 2048);
-        o.addProperty("rms_norm_eps", c.rmsNormEps());
-        o.addProperty("rope_theta", c.ropeTheta());
-        o.addProperty("hidden_act", "silu");
-        o.addProperty("tie_word_embeddings", c.tieWordEmbeddings());
-        o.addProperty("attention_bias", c.attentionBias());
-        o.addProperty("bos_token_id", c.bosTokenId());
-        o.addProperty("eos_token_id", c.eosTokenId());
+        JsonObject o = c.toJson();
         o.addProperty("torch_dtype", Map.of(TensorDtype.F32, "float32", TensorDtype.F16, "float16", TensorDtype.BF16, "bfloat16")
                 .get(dtype));
         o.addProperty("seed", seed);

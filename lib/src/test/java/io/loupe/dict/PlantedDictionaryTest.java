@@ -55,7 +55,9 @@ class PlantedDictionaryTest {
 
     /**
      * Transcoders: the same sparse codes drive 32-dimensional inputs through one set of atoms and
-     * 24-dimensional targets through another; the decoder must recover the target atoms.
+     * 24-dimensional targets through another; the decoder must recover the target atoms. 3000 steps: at 2000 the
+     * TopK-family transcoders ended between 0.945 and 0.985 depending on the seed and on float rounding in Adam (a
+     * coin toss at the 0.95 bar); at 3000 they reach 0.98 or more.
      */
     @ParameterizedTest
     @EnumSource(Architecture.class)
@@ -68,7 +70,7 @@ class PlantedDictionaryTest {
             outAtoms = outAtoms.div(outAtoms.square().sum(new int[]{1}, true).sqrt());
             NDArray rows = data[0].concat(codes.matMul(outAtoms), 1);                                                   // [ROWS, 32 + 24]
             SaeConfig cfg = SaeConfig.defaults(a, D_IN, 64, ACTIVE).withTranscoderOut(dOut)
-                    .withTraining(3e-3, 2000, 256, 50, 400)
+                    .withTraining(3e-3, 3000, 256, 50, 600)
                     .withSparsity(0.3, 0.08)
                     .withDeadAfter(20_000)
                     .withJump(0.1, 0.1)

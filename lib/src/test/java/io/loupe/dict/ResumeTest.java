@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import io.loupe.optim.TrainingState;
 import java.nio.file.Files;
 import java.nio.file.Path;
 

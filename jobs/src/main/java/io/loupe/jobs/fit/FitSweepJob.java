@@ -4,7 +4,7 @@ import com.google.gson.Gson;
 import io.loupe.collect.ValueDtype;
 import io.loupe.dict.FitRun;
 import io.loupe.dict.SaeTrainer;
-import io.loupe.dict.TrainingState;
+import io.loupe.optim.TrainingState;
 import io.loupe.hooks.HookPoint;
 import io.loupe.jobs.ExecutorModels;
 import io.loupe.jobs.JobFiles;

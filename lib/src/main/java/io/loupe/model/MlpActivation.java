@@ -1,0 +1,58 @@
+package io.loupe.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Activation;
+
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/**
+ * The MLP's activation function, by its Hugging Face {@code hidden_act} name. In a gated MLP it is applied
+ * to the gate: {@code mlp.hook_post = act(h W_gate^T) * (h W_up^T)}.
+ *
+ * <ul>
+ *   <li>{@code silu}: {@code x * sigmoid(x)} (Llama's SwiGLU)</li>
+ *   <li>{@code relu}: {@code max(x, 0)} (ReLU-fied models, the Sparsing Law's ReLU arm, ProSparse)</li>
+ *   <li>{@code gelu}: {@code x * Φ(x)} with the exact normal CDF (erf form; PyTorch's default)</li>
+ *   <li>{@code gelu_pytorch_tanh}, {@code gelu_new}: {@code 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))}</li>
+ * </ul>
+ */
+public enum MlpActivation {
+    SILU("silu"),
+    RELU("relu"),
+    GELU("gelu"),
+    GELU_TANH("gelu_pytorch_tanh", "gelu_new");
+
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+    private final String[] names;
+
+    MlpActivation(String... names) {
+        this.names = names;
+    }
+
+    /** The canonical {@code hidden_act} name written to config.json. */
+    public String hfName() {
+        return names[0];
+    }
+
+    /** The activation for a {@code hidden_act} value; the error lists the supported names. */
+    public static MlpActivation parse(String hiddenAct) {
+        for (MlpActivation a : values()) {
+            if (Arrays.asList(a.names).contains(hiddenAct)) {
+                return a;
+            }
+        }
+        throw new IllegalArgumentException("hidden_act '" + hiddenAct + "' is not supported; supported: "
+                + Arrays.stream(values()).flatMap(a -> Arrays.stream(a.names)).collect(Collectors.joining(", ")));
+    }
+
+    /** Applies the activation elementwise. */
+    public NDArray apply(NDArray x) {
+        return switch (this) {
+            case SILU -> x.mul(Activation.sigmoid(x));
+            case RELU -> Activation.relu(x);
+            case GELU -> x.mul(x.mul(1 / Math.sqrt(2)).erf().add(1)).mul(0.5);
+            case GELU_TANH -> x.mul(x.pow(3).mul(0.044715).add(x).mul(SQRT_2_OVER_PI).tanh().add(1)).mul(0.5);
+        };
+    }
+}
