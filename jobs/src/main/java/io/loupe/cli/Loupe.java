@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code scripts/loupe <command>}: the entry point of every Loupe command and job. */
 @Command(name = "loupe", mixinStandardHelpOptions = true, version = "loupe 0.1.0",
         description = "Interpretability experiments at cluster scale.",
-        subcommands = {ForwardCommand.class, CollectCommand.class, FitCommand.class, FeaturesCommand.class, SparsityCommand.class, CircuitsCommand.class, MakeModelCommand.class, MakePromptsCommand.class, DemoCommand.class, BenchCommand.class,
+        subcommands = {ForwardCommand.class, CollectCommand.class, FitCommand.class, TrainCommand.class, FeaturesCommand.class, SparsityCommand.class, CircuitsCommand.class, MakeModelCommand.class, MakePromptsCommand.class, DemoCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Loupe implements Runnable {
 
@@ -38,6 +38,10 @@ public final class Loupe implements Runnable {
                 Throwable root = e;
                 while (root.getCause() != null) {
                     root = root.getCause();
+                }
+                if (root instanceof IllegalArgumentException) {   // bad input found inside a task: the user's to fix
+                    cmd.getErr().println("loupe " + cmd.getCommandName() + ": error: " + root.getMessage());
+                    return 2;
                 }
                 cmd.getErr().println("loupe " + cmd.getCommandName() + ": Spark job failed: " + root + " (the log above has the details)");
                 return 1;

@@ -26,6 +26,7 @@ public final class ExecutorModels {
     }
 
     private static final Map<String, Loaded> CACHE = new ConcurrentHashMap<>();
+    private static final Map<String, PromptTokenizer> TOKENIZERS = new ConcurrentHashMap<>();
 
     private ExecutorModels() {
     }
@@ -40,6 +41,17 @@ public final class ExecutorModels {
             }
         }
         return Runtime.device(fallback);
+    }
+
+    /** The tokenizer of a directory (tokenizer.json), loaded once per executor JVM; BOS as {@code config} says. */
+    public static PromptTokenizer tokenizer(String dirUri, io.loupe.model.ModelConfig config) {
+        return TOKENIZERS.computeIfAbsent(dirUri + "|" + config.bosTokenId(), k -> {
+            try {
+                return PromptTokenizer.load(ModelFiles.local(dirUri, SparkHadoopUtil.get().newConfiguration(SparkEnv.get().conf())), config);
+            } catch (IOException e) {
+                throw new IllegalStateException("could not load the tokenizer in " + dirUri + ": " + e.getMessage(), e);
+            }
+        });
     }
 
     public static Loaded get(String modelUri, Device device) {

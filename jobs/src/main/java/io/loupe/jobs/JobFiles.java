@@ -27,6 +27,21 @@ public final class JobFiles {
         }
     }
 
+    /**
+     * Publishes a finished local folder at {@code dst}: copied beside it under a temporary name, then renamed into
+     * place (atomic on local file systems and HDFS), so {@code dst} never holds a half-copied folder.
+     */
+    public static void publishDir(Configuration conf, java.nio.file.Path local, Path dst) throws IOException {
+        FileSystem fs = dst.getFileSystem(conf);
+        Path partial = new Path(dst.getParent(), "." + dst.getName() + ".partial");
+        fs.delete(partial, true);
+        fs.copyFromLocalFile(false, true, new Path(local.toUri()), partial);
+        fs.delete(dst, true);
+        if (!fs.rename(partial, dst)) {
+            throw new IOException("could not rename " + partial + " to " + dst);
+        }
+    }
+
     /** Replaces {@code dst} by the local folder {@code local} (moved, not copied), so a re-run or retry leaves one copy. */
     public static void replaceWithLocal(Configuration conf, java.nio.file.Path local, Path dst) throws IOException {
         FileSystem fs = dst.getFileSystem(conf);

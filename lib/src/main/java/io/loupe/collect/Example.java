@@ -6,7 +6,7 @@ package io.loupe.collect;
  * @param id     the prompt id, or {@code <first prompt id>@<token offset>} for a packed context window
  * @param tokens token ids, BOS included where the tokenizer adds it
  */
-public record Example(String id, long[] tokens) {
+public record Example(String id, long[] tokens) implements java.io.Serializable {
     public Example {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("example '" + id + "' has no tokens");

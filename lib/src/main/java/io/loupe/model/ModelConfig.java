@@ -44,7 +44,7 @@ public record ModelConfig(
         boolean attentionBias,
         int bosTokenId,
         int eosTokenId,
-        MlpActivation hiddenAct) {
+        MlpActivation hiddenAct) implements java.io.Serializable {
 
     public ModelConfig {
         requirePositive("hidden_size", dModel);
@@ -89,6 +89,11 @@ public record ModelConfig(
         } catch (RuntimeException e) {
             throw new InvalidTensorFileException(configJson + ": not valid JSON (" + e.getMessage() + ")");
         }
+        return fromJson(c, configJson);
+    }
+
+    /** Parses config.json's fields; {@code configJson} names the file in errors. */
+    public static ModelConfig fromJson(JsonObject c, Path configJson) {
         String arch = c.has("architectures") && c.getAsJsonArray("architectures").size() > 0
                 ? c.getAsJsonArray("architectures").get(0).getAsString()
                 : str(c, "model_type", "(none)");

@@ -44,6 +44,32 @@ public final class TrainData implements java.io.Serializable {
     }
 
     /**
+     * The corpus of a run: documents sorted by id (so the result does not depend on how the input was partitioned)
+     * and packed into windows of {@code contextSize}, question/answer sequences whole; then {@link #split}. A corpus
+     * whose documents do not fill one window, or a QA row longer than the context, is refused.
+     */
+    public static TrainData build(List<Example> documents, List<TrainSequence> qa, int contextSize, double heldOutFraction, long splitSeed) {
+        List<Example> docs = new ArrayList<>(documents);
+        docs.sort(java.util.Comparator.comparing(Example::id));
+        long textTokens = docs.stream().mapToLong(d -> d.tokens().length).sum();
+        if (!docs.isEmpty() && qa.isEmpty() && textTokens < contextSize) {
+            throw new IllegalArgumentException("the corpus has " + textTokens + " tokens, fewer than one context of " + contextSize
+                    + "; lower --context-size or add text");
+        }
+        List<TrainSequence> all = new ArrayList<>(pack(docs, contextSize));
+        List<TrainSequence> sortedQa = new ArrayList<>(qa);
+        sortedQa.sort(java.util.Comparator.comparing(TrainSequence::id));
+        for (TrainSequence s : sortedQa) {
+            if (s.ids().length > contextSize) {
+                throw new IllegalArgumentException("QA row '" + s.id() + "' has " + s.ids().length + " tokens, more than the context size "
+                        + contextSize);
+            }
+        }
+        all.addAll(sortedQa);
+        return split(all, heldOutFraction, splitSeed);
+    }
+
+    /**
      * Splits sequences into training and held-out sets: a seeded shuffle, then the first
      * {@code ceil(fraction · n)} are held out (at least one when the fraction is positive and there are two or more).
      */
