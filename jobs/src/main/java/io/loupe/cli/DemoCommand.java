@@ -31,10 +31,11 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Runs the pipeline on the embedded default: forward (logits + hooks to safetensors), a greedy continuation,",
                 "make-prompts (a corpus sampled from the model), collect (activations to Parquet, Spark local mode) and fit (a TopK",
-                "dictionary, evaluated on held-out texts), sparsity (PPL-1%) and circuits (induction, both patching methods).",
-                "Uses ../shared/models/stories260k when present, else a generated random model (and says which)."})
+                "dictionary, evaluated on held-out texts), sparsity (PPL-1%%), circuits (induction, both patching methods) and",
+                "train (a short fine-tune with a checkpoint series).",
+                "Uses the trained stories260k model in models/ (or ../shared), else a generated random model (and says which)."})
 final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "Model directory (default: stories260k from ../shared, else a random model).")
+    @Option(names = "--model", description = "Model directory (default: models/stories260k in the checkout).")
     Path model;
 
     @Option(names = "--prompt", defaultValue = "Once upon a time", description = "Text to continue (default: ${DEFAULT-VALUE}).")
@@ -105,6 +106,11 @@ final class DemoCommand implements Callable<Integer> {
         step(Loupe.execute("circuits", "--model", modelDir.toString(), "--task", "induction", "--examples", "32", "--out",
                 circuitsOut.toString()), "circuits");
 
+        Path trainOut = dir.resolve("train");
+        Console.info("demo: train, a 30-step fine-tune on the sampled corpus with 3 log-spaced checkpoints -> " + trainOut);
+        step(Loupe.execute("train", "--model", modelDir.toString(), "--corpus", stories.toString(), "--context-size", "64", "--batch-size", "8",
+                "--steps", "30", "--lr", "5e-4", "--checkpoints", "3", "--eval-fraction", "0.1", "--out", trainOut.toString()), "train");
+
         System.out.println();
         System.out.println("outputs:");
         System.out.println("  model        " + modelDir);
@@ -115,6 +121,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  dictionary   " + fitOut + "/" + task.name() + "  (sae_weights.safetensors, cfg.json, metrics.json)");
         System.out.println("  sparsity     " + sparsityOut + "/summary.json  (per layer: nonzero fraction, threshold, activation ratio)");
         System.out.println("  circuits     " + circuitsOut + "  (scores.parquet, summary.json, plots/*.png)");
+        System.out.println("  train        " + trainOut + "  (<run>/step<N> Hugging Face checkpoints, runs.parquet, summary.json, plots/loss.png)");
         return 0;
     }
 
@@ -129,6 +136,11 @@ final class DemoCommand implements Callable<Integer> {
             Console.info("demo: using the model given, " + model);
             return model;
         }
+        Path embedded = Workspace.embeddedModelOrNull();
+        if (embedded != null) {
+            Console.info("demo: using the trained stories260k model shipped in the repository, " + embedded);
+            return embedded;
+        }
         Path shared = Workspace.sharedOrNull();
         if (shared != null) {
             Path stories = shared.resolve("models/stories260k");
@@ -136,7 +148,7 @@ final class DemoCommand implements Callable<Integer> {
             return stories;
         }
         Path random = dir.resolve("random-model");
-        Console.info("demo: ../shared not found; generating a random model (its text is noise) at " + random);
+        Console.info("demo: models/stories260k and ../shared not found; generating a random model (its text is noise) at " + random);
         new RandomModelWriter(4, 64, 8, 4, 172, 512, 0, true, false, TensorDtype.F32, 1).write(random);
         return random;
     }

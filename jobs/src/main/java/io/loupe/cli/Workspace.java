@@ -25,6 +25,12 @@ final class Workspace {
         return null;
     }
 
+    /** The trained stories260k model shipped in the repository ({@code models/stories260k}), or null if it is missing. */
+    static Path embeddedModelOrNull() {
+        Path p = home().resolve("models/stories260k");
+        return Files.isRegularFile(p.resolve("model.safetensors")) ? p : null;
+    }
+
     /** The random 25M benchmark model (d=512, 8 layers, d_mlp=1376, 8 heads, vocab 512), generated once under out/bench. */
     static Path benchModel25m() throws java.io.IOException {
         Path m25 = out("bench").resolve("random-25m");

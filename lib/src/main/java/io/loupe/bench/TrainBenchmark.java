@@ -76,10 +76,4 @@ public final class TrainBenchmark {
             return new Result(steps, seconds, tokens, flop / 1e9);
         }
     }
-
-    public static void main(String[] args) {
-        int steps = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-        Result r = run(shape25m(), 8, 256, 2, steps);
-        System.out.printf("loupe llama 25M training: %.0f tokens/s, %.1f GFLOP/s%n", r.tokensPerSecond(), r.gflops());
-    }
 }

@@ -262,7 +262,8 @@ public final class LlamaModel implements LanguageModel {
             }
             cache.setLayer(l, k, v);
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(dHead)).add(mask);
+        // Scale q (T·dh values) rather than the scores (T·T): fewer values to touch forward and backward.
+        NDArray scores = q.mul(1.0 / Math.sqrt(dHead)).matMul(k.transpose(0, 1, 3, 2)).add(mask);
         NDArray pattern = hooks.apply(HookPoint.of(l, HookKind.ATTN_PATTERN), scores.softmax(-1));
         NDArray z = hooks.apply(HookPoint.of(l, HookKind.ATTN_Z), pattern.matMul(v).transpose(0, 2, 1, 3));
         NDArray attnOut = linear(z.reshape(bsz, seq, (long) heads * dHead), w.wo(), null);

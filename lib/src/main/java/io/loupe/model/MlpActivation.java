@@ -51,7 +51,7 @@ public enum MlpActivation {
         return switch (this) {
             case SILU -> x.mul(Activation.sigmoid(x));
             case RELU -> Activation.relu(x);
-            case GELU -> x.mul(x.mul(1 / Math.sqrt(2)).erf().add(1)).mul(0.5);
+            case GELU -> Activation.gelu(x);   // libtorch's gelu, erf form
             case GELU_TANH -> x.mul(x.pow(3).mul(0.044715).add(x).mul(SQRT_2_OVER_PI).tanh().add(1)).mul(0.5);
         };
     }
