@@ -78,7 +78,7 @@ final class DemoCommand implements Callable<Integer> {
         String hook = "blocks.1.hook_resid_post";
         try (LanguageModel m = ModelLoader.load(modelDir, Runtime.device("auto"))) {
             Console.info("demo: make-prompts, 64 texts of 64 tokens sampled from the model -> " + stories);
-            MakePromptsCommand.write(m, modelDir, 64, 64, 1.0, 0, stories);
+            MakePromptsCommand.write(m, modelDir, 64, 64, 1.0, 0, 64, stories);
         }
         Console.info("demo: collect (Spark, local mode) -> " + activations);
         SparkSession spark = SparkSessions.getOrCreate("loupe demo", null);

@@ -30,28 +30,34 @@ final class MakePromptsCommand implements Callable<Integer> {
     double temperature;
     @Option(names = "--seed", defaultValue = "0", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
+    @Option(names = "--batch-size", defaultValue = "64", description = "Texts sampled together, one cached decoding step each (default: ${DEFAULT-VALUE}).")
+    int batchSize;
     @Option(names = "--out", required = true, description = "Output JSONL.")
     Path out;
 
     @Override
     public Integer call() throws Exception {
         try (LanguageModel m = ModelLoader.load(model, Runtime.device("auto"))) {
-            write(m, model, count, tokens, temperature, seed, out);
+            write(m, model, count, tokens, temperature, seed, batchSize, out);
         }
         Console.info("make-prompts: wrote " + out);
         return 0;
     }
 
     /** Samples {@code count} texts of {@code tokens} tokens from BOS and writes them as JSONL (id, text, token_ids). */
-    static void write(LanguageModel m, Path modelDir, int count, int tokens, double temperature, long seed, Path out) throws java.io.IOException {
+    static void write(LanguageModel m, Path modelDir, int count, int tokens, double temperature, long seed, int batchSize, Path out)
+            throws java.io.IOException {
+        if (count < 1 || tokens < 1 || batchSize < 1) {
+            throw new IllegalArgumentException("--count, --tokens and --batch-size must be >= 1");
+        }
         if (out.toAbsolutePath().getParent() != null) {
             Files.createDirectories(out.toAbsolutePath().getParent());
         }
         try (PromptTokenizer tok = PromptTokenizer.load(modelDir, m.config()); BufferedWriter w = Files.newBufferedWriter(out)) {
             long[] bos = {m.config().bosTokenId()};
             int written = 0;
-            for (int from = 0; from < count; from += 64) {
-                for (long[] s : Generator.sample(m, bos, Math.min(64, count - from), tokens, temperature, seed + from)) {
+            for (int from = 0; from < count; from += batchSize) {
+                for (long[] s : Generator.sample(m, bos, Math.min(batchSize, count - from), tokens, temperature, seed + from)) {
                     JsonObject o = new JsonObject();
                     o.addProperty("id", "s" + written);
                     o.addProperty("text", tok.decode(s));

@@ -233,7 +233,7 @@ public final class LlamaModel implements LanguageModel {
             }
         }
         if (cache != null) {
-            cache.append(batch.mask());
+            cache.advance(batch.mask());
         }
         try (NDScope head = new NDScope()) {
             NDArray logits = Linear.linear(rmsNorm(x, finalNorm), unembed).singletonOrThrow();
@@ -256,11 +256,9 @@ public final class LlamaModel implements LanguageModel {
         NDArray k = repeatKv(qk.get(1)).transpose(0, 2, 1, 3);                          // [B, H, T, dh]
         NDArray v = repeatKv(qkv.get(1).reshape(bsz, seq, kvHeads, dHead)).transpose(0, 2, 1, 3);   // [B, H, T, dh]
         if (cache != null) {
-            if (cache.length() > 0) {
-                k = cache.keys(l).concat(k, 2);                             // [B, H, past + T, dh]
-                v = cache.values(l).concat(v, 2);
-            }
-            cache.setLayer(l, k, v);
+            NDArray[] all = cache.append(l, k, v);                          // [B, H, past + T, dh]
+            k = all[0];
+            v = all[1];
         }
         // Scale q (T·dh values) rather than the scores (T·T): fewer values to touch forward and backward.
         NDArray scores = q.mul(1.0 / Math.sqrt(dHead)).matMul(k.transpose(0, 1, 3, 2)).add(mask);

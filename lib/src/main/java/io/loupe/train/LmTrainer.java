@@ -2,18 +2,12 @@ package io.loupe.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
-import io.loupe.hooks.HookKind;
-import io.loupe.hooks.HookPoint;
-import io.loupe.hooks.Hooks;
 import io.loupe.model.LanguageModel;
 import io.loupe.model.Runtime;
-import io.loupe.model.TokenBatch;
 import io.loupe.optim.AdamW;
 import io.loupe.optim.GradientNorm;
 import io.loupe.optim.TrainingState;
-import io.loupe.tensor.Tensors;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,20 +17,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntConsumer;
+import java.util.function.Predicate;
 
 /**
- * Trains a language model in place: next-token cross-entropy over each sequence's target tokens (a loss mask for
- * question/answer rows), AdamW with warm-up and cosine decay, global-norm clipping, gradient accumulation, and
- * optionally ProSparse's staged L1 penalty on {@code mlp.hook_post}.
+ * Trains a language model in place on an {@link Objective} (language modelling by default): AdamW with warm-up and
+ * cosine decay, global-norm clipping, a held-out figure at checkpoints, checkpoints and training states.
  *
- * <pre>
- *   loss(step) = Σ_{micro-batches} Σ_{target tokens} −log p(x_t | x_&lt;t) / (target tokens in the step)
- *              + λ(step) · Σ_l Σ_{real tokens, neurons} |mlp.hook_post_l| / (real tokens in the step · d_mlp)
- * </pre>
- *
- * Each micro-batch is backpropagated on its share of that sum, so accumulation equals one large batch. The run is
- * deterministic for a config, data and starting weights; a run resumed from a {@link TrainingState} ends with
- * exactly the weights of an uninterrupted one (data order is a function of the step, and nothing else is random).
+ * <p>The run is deterministic for a config, objective and starting weights; a run resumed from a {@link TrainingState}
+ * ends with exactly the weights of an uninterrupted one (an objective's data order is a function of the step, and
+ * nothing else is random). The state holds the trained parameters, AdamW's moments, the step and the log.
  */
 public final class LmTrainer {
 
@@ -70,8 +59,25 @@ public final class LmTrainer {
     private LmTrainer() {
     }
 
+    /** Language modelling on {@code data}: {@link NextTokenObjective}, every parameter trained. */
     public static Result train(LanguageModel model, TrainData data, TrainConfig cfg, Listener listener, Resume resume) {
-        Map<String, NDArray> named = model.parameters();
+        return train(model, new NextTokenObjective(data, cfg), cfg, name -> true, listener, resume);
+    }
+
+    /**
+     * Minimises {@code objective} over the parameters whose names {@code trainable} accepts (the others stay frozen).
+     */
+    public static Result train(LanguageModel model, Objective objective, TrainConfig cfg, Predicate<String> trainable, Listener listener,
+                               Resume resume) {
+        Map<String, NDArray> named = new LinkedHashMap<>();
+        model.parameters().forEach((k, v) -> {
+            if (trainable.test(k)) {
+                named.put(k, v);
+            }
+        });
+        if (named.isEmpty()) {
+            throw new IllegalArgumentException("no parameter of the model is selected for training");
+        }
         List<NDArray> params = new ArrayList<>(named.values());
         boolean[] decay = new boolean[params.size()];
         for (int i = 0; i < decay.length; i++) {
@@ -79,16 +85,16 @@ public final class LmTrainer {
         }
         params.forEach(p -> p.setRequiresGradient(true));
         try {
-            return run(model, data, cfg, listener, resume, named, params, decay);
+            return run(model, objective, cfg, listener, resume, named, params, decay);
         } finally {
             params.forEach(p -> p.setRequiresGradient(false));
         }
     }
 
-    private static Result run(LanguageModel model, TrainData data, TrainConfig cfg, Listener listener, Resume resume, Map<String, NDArray> named,
-                              List<NDArray> params, boolean[] decay) {
-        long[] perStep = data.tokensPerStep(cfg.seed(), cfg.steps(), cfg.gradAccum(), cfg.batchSize());
-        String key = cfg + "|" + data.fingerprint() + "|" + model.config();
+    private static Result run(LanguageModel model, Objective objective, TrainConfig cfg, Listener listener, Resume resume,
+                              Map<String, NDArray> named, List<NDArray> params, boolean[] decay) {
+        long[] perStep = objective.tokensPerStep(cfg.steps());
+        String key = cfg + "|" + objective.fingerprint() + "|" + model.config() + "|" + named.keySet();
         List<StepLog> log = new ArrayList<>();
         try (NDManager state = model.manager().newSubManager()) {
             AdamW adam = new AdamW(params, decay, cfg.adam(), state);
@@ -101,20 +107,24 @@ public final class LmTrainer {
             }
             for (int step = first; step < cfg.steps(); step++) {
                 double lr = cfg.schedule().at(step), lambda = cfg.activationL1().at(step);
-                double nll = accumulateGradients(model, data, cfg, step, lambda, perStep[step]);
+                double loss;
+                synchronized (Runtime.AUTOGRAD) {
+                    try (GradientCollector gc = Runtime.engine().newGradientCollector()) {
+                        loss = objective.accumulate(model, step, lambda, gc);
+                    }
+                }
                 double norm = GradientNorm.of(params);
-                if (!Double.isFinite(nll) || !Double.isFinite(norm)) {
-                    throw new IllegalStateException("training diverged at step " + (step + 1) + ": loss " + nll + ", gradient norm " + norm
+                if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
+                    throw new IllegalStateException("training diverged at step " + (step + 1) + ": loss " + loss + ", gradient norm " + norm
                             + "; lower the learning rate (" + lr + ") or check the data");
                 }
                 adam.step(lr, GradientNorm.clipFactor(norm, cfg.clipNorm()));
                 tokens += perStep[step];
                 int done = step + 1;
                 boolean checkpoint = checkpoints.contains(done);
-                boolean evalNow = !data.heldOut().isEmpty()
+                boolean evalNow = objective.evaluates()
                         && (checkpoint || done == cfg.steps() || (cfg.evalEvery() > 0 && done % cfg.evalEvery() == 0));
-                double heldOut = evalNow ? heldOutLoss(model, data.heldOut(), cfg.evalSequences(), cfg.batchSize()) : Double.NaN;
-                StepLog l = new StepLog(done, tokens, nll, heldOut, lr, norm, lambda);
+                StepLog l = new StepLog(done, tokens, loss, evalNow ? objective.evaluate(model) : Double.NaN, lr, norm, lambda);
                 log.add(l);
                 listener.onStep(l);
                 if (checkpoint) {
@@ -132,66 +142,6 @@ public final class LmTrainer {
             }
             return new Result(log, tokens, (System.nanoTime() - start) / 1e9, first);
         }
-    }
-
-    /**
-     * Forward and backward over the step's micro-batches, adding to the parameters' gradients; returns the step's mean
-     * NLL per target token.
-     */
-    static double accumulateGradients(LanguageModel model, TrainData data, TrainConfig cfg, int step, double lambda, long realTokens) {
-        List<List<TrainSequence>> micro = new ArrayList<>();
-        long targets = 0;
-        for (int j = 0; j < cfg.gradAccum(); j++) {
-            List<TrainSequence> b = data.microBatch(cfg.seed(), step, j, cfg.gradAccum(), cfg.batchSize());
-            micro.add(b);
-            for (TrainSequence s : b) {
-                targets += s.targets();
-            }
-        }
-        List<HookPoint> mlp = new ArrayList<>();
-        for (int l = 0; lambda > 0 && l < model.config().numLayers(); l++) {
-            mlp.add(HookPoint.of(l, HookKind.MLP_POST));
-        }
-        double nllSum = 0;
-        synchronized (Runtime.AUTOGRAD) {
-            try (GradientCollector gc = Runtime.engine().newGradientCollector()) {
-                for (List<TrainSequence> b : micro) {
-                    try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager()) {
-                        TokenBatch batch = LmLoss.batch(m, b);
-                        Hooks hooks = Hooks.none().capture(mlp);
-                        NDArray nll = LmLoss.summedNll(model, batch, b, hooks);
-                        NDArray loss = nll.div(targets);
-                        if (lambda > 0) {
-                            NDArray real = batch.mask().toType(nll.getDataType(), false).expandDims(2);
-                            for (HookPoint p : mlp) {
-                                NDArray l1 = hooks.captured(p).abs().mul(real).sum();
-                                loss = loss.add(l1.mul(lambda / ((double) realTokens * model.config().dMlp())));
-                            }
-                        }
-                        gc.backward(loss);
-                        nllSum += Tensors.scalar(nll);
-                    }
-                }
-            }
-        }
-        return nllSum / targets;
-    }
-
-    /** Mean NLL per target token over {@code sequences} (the first {@code limit}; 0 = all), no gradients. */
-    public static double heldOutLoss(LanguageModel model, List<TrainSequence> sequences, int limit, int batchSize) {
-        List<TrainSequence> use = limit > 0 && limit < sequences.size() ? sequences.subList(0, limit) : sequences;
-        double sum = 0;
-        long n = 0;
-        for (int from = 0; from < use.size(); from += batchSize) {
-            List<TrainSequence> b = use.subList(from, Math.min(use.size(), from + batchSize));
-            try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager()) {
-                sum += Tensors.scalar(LmLoss.summedNll(model, LmLoss.batch(m, b), b, Hooks.none()));
-            }
-            for (TrainSequence s : b) {
-                n += s.targets();
-            }
-        }
-        return sum / n;
     }
 
     /** Parameters (detached views, so a restore writes through), AdamW's moments; the log and step ride as scalars. */

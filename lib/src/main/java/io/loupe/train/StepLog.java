@@ -12,7 +12,8 @@ import java.util.List;
  * @param step         1-based step count
  * @param tokens       training tokens seen after this step (padding excluded)
  * @param trainLoss    the step's mean next-token NLL over its target tokens (nats), before the update
- * @param heldOutLoss  mean NLL over the held-out target tokens after the update, or NaN where not evaluated
+ * @param heldOutLoss  the objective's evaluation after the update (for language modelling the mean NLL over held-out target tokens),
+ *                     or NaN where not evaluated
  * @param lr           the learning rate used
  * @param gradNorm     the global gradient norm before clipping
  * @param activationL1 the ProSparse penalty factor λ used (0 without one)

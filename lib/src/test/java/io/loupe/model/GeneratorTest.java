@@ -48,9 +48,31 @@ class GeneratorTest {
         try (LanguageModel model = ModelLoader.load(dir, Device.cpu())) {
             List<long[]> prompts = List.of(new long[]{1, 7, 90, 4, 61, 8}, new long[]{1, 250}, new long[]{1, 3, 3, 3});
             List<long[]> batched = Generator.greedy(model, prompts, 6, -1);
+            long[][] alone = new long[prompts.size()][];
             for (int i = 0; i < prompts.size(); i++) {
-                long[] alone = uncachedGreedy(model, prompts.get(i), 6);
-                assertArrayEquals(alone, batched.get(i), "prompt " + i);
+                alone[i] = uncachedGreedy(model, prompts.get(i), 6);
+                assertArrayEquals(alone[i], batched.get(i), "prompt " + i);
+            }
+            // Logits, not only argmaxes: each cached step of the padded batch equals the row's own full forward pass.
+            int vocab = model.config().vocabSize();
+            try (NDManager m = model.manager().newSubManager(); KvCache cache = new KvCache(model)) {
+                float[] first = model.forward(TokenBatch.leftPadded(m, prompts, 0), Hooks.none(), cache).get(new NDIndex(":, -1, :")).toFloatArray();
+                for (int t = 0; t < 6; t++) {
+                    float[] step = first;
+                    if (t > 0) {
+                        List<long[]> next = new ArrayList<>();
+                        for (long[] a : alone) {
+                            next.add(new long[]{a[t - 1]});
+                        }
+                        step = model.forward(TokenBatch.of(m, next, 0), Hooks.none(), cache).get(new NDIndex(":, -1, :")).toFloatArray();
+                    }
+                    for (int i = 0; i < prompts.size(); i++) {
+                        long[] seq = java.util.Arrays.copyOf(prompts.get(i), prompts.get(i).length + t);
+                        System.arraycopy(alone[i], 0, seq, prompts.get(i).length, t);
+                        float[] want = model.forward(TokenBatch.of(m, List.of(seq), 0), Hooks.none()).get(new NDIndex("0, -1")).toFloatArray();
+                        assertClose(want, java.util.Arrays.copyOfRange(step, i * vocab, (i + 1) * vocab), "row " + i + " step " + t);
+                    }
+                }
             }
         }
     }
