@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.loupe.forward.Prompt;
 import io.loupe.forward.PromptReader;
+import io.loupe.jobs.CheckpointSeries;
 import io.loupe.jobs.JobFiles;
 import io.loupe.jobs.ModelFiles;
 import io.loupe.jobs.SparkSessions;
@@ -32,8 +33,12 @@ import java.util.concurrent.Callable;
                 "with tokens_seen for 4+ checkpoints, the ReLU and SiLU sparsity laws are fitted. Writes <out>/summary.json,",
                 "<out>/layers.parquet and <out>/plots/*.png. Options can come from @conf/sparsity.conf."})
 final class SparsityCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, split = ",", description = "Model directory, or several (a checkpoint series), any Hadoop URI.")
+    @Option(names = "--model", required = true, split = ",", description = {"Model directory, or several (a checkpoint series), any Hadoop URI;",
+            "a folder of step<N> model directories (Pythia's layout, loupe train's output) is the series of them in step order."})
     List<String> models;
+    @Option(names = "--tokens-per-step", description = {"For step<N> series whose config.json has no tokens_seen: tokens_seen = N x this",
+            "(Pythia: 2097152, 1024 sequences of 2048 tokens)."})
+    Double tokensPerStep;
     @Option(names = "--tokens-seen", split = ",",
             description = "Training tokens of each checkpoint, in --model order (default: each config.json's tokens_seen, if any).")
     List<Double> tokensSeen;
@@ -68,28 +73,36 @@ final class SparsityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (tokensSeen != null && tokensSeen.size() != models.size()) {
-            throw new IllegalArgumentException("--tokens-seen has " + tokensSeen.size() + " values for " + models.size() + " models");
-        }
         List<Prompt> list = PromptReader.readJsonl(prompts);
         SparkSession spark = SparkSessions.getOrCreate("loupe sparsity", master);
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        List<CheckpointSeries.Checkpoint> series = new ArrayList<>();
+        for (String m : models) {
+            series.addAll(CheckpointSeries.expand(JobFiles.qualify(m, hconf), hconf));
+        }
+        if (tokensSeen != null && tokensSeen.size() != series.size()) {
+            throw new IllegalArgumentException("--tokens-seen has " + tokensSeen.size() + " values for " + series.size() + " checkpoints");
+        }
+        List<String> checkpoints = series.stream().map(CheckpointSeries.Checkpoint::uri).toList();
         List<String> uris = new ArrayList<>();
-        double[] seen = new double[models.size()];
+        double[] seen = new double[checkpoints.size()];
         ModelConfig first = null;
-        for (int i = 0; i < models.size(); i++) {   // every checkpoint is checked before any work starts
-            String uri = JobFiles.qualify(models.get(i), hconf);
+        for (int i = 0; i < checkpoints.size(); i++) {   // every checkpoint is checked before any work starts
+            String uri = checkpoints.get(i);
             java.nio.file.Path dir = ModelFiles.local(uri, hconf);
             ModelConfig cfg = ModelLoader.inspect(dir);
             if (first != null && (cfg.numLayers() != first.numLayers() || cfg.dMlp() != first.dMlp())) {
-                throw new IllegalArgumentException(models.get(i) + ": " + cfg.numLayers() + " layers x d_mlp " + cfg.dMlp()
+                throw new IllegalArgumentException(checkpoints.get(i) + ": " + cfg.numLayers() + " layers x d_mlp " + cfg.dMlp()
                         + " differs from the first checkpoint's " + first.numLayers() + " x " + first.dMlp());
             }
             first = first == null ? cfg : first;
             if (list.stream().anyMatch(pr -> pr.tokenIds() == null) && !Files.exists(dir.resolve("tokenizer.json"))) {
-                throw new IllegalArgumentException(models.get(i) + " has no tokenizer.json; give the prompts as token_ids");
+                throw new IllegalArgumentException(checkpoints.get(i) + " has no tokenizer.json; give the prompts as token_ids");
             }
             seen[i] = tokensSeen != null ? tokensSeen.get(i) : configTokensSeen(dir);
+            if (Double.isNaN(seen[i]) && tokensPerStep != null && series.get(i).step() >= 0) {
+                seen[i] = tokensPerStep * series.get(i).step();
+            }
             uris.add(uri);
         }
         int n = shards > 0 ? shards : spark.sparkContext().defaultParallelism();
@@ -102,7 +115,7 @@ final class SparsityCommand implements Callable<Integer> {
         Map<String, Object> summary = SparsityOutput.write(spark, uris, seen, reports, JobFiles.qualify(out, hconf), seconds);
         for (int i = 0; i < reports.size(); i++) {
             SparsityRunner.Report r = reports.get(i);
-            Console.info(String.format("sparsity: %s: CETT target %.3f, activation ratio %.3f, PPL ratio %.4f over %d tokens", models.get(i),
+            Console.info(String.format("sparsity: %s: CETT target %.3f, activation ratio %.3f, PPL ratio %.4f over %d tokens", checkpoints.get(i),
                     r.cettTarget(), r.overallActivationRatio(), Math.exp(r.lossSparse() - r.lossDense()), r.tokens()));
         }
         Console.info("sparsity: law fit: " + summary.get("law_fit"));

@@ -70,6 +70,20 @@ public final class TrainData implements java.io.Serializable {
     }
 
     /**
+     * Every document and QA row as a sequence of its own, in id order (no packing): one row, one example, as unlearning
+     * and scoring want. Documents' targets are every token after the first.
+     */
+    public static List<TrainSequence> unpacked(List<Example> documents, List<TrainSequence> qa) {
+        List<TrainSequence> out = new ArrayList<>();
+        for (Example d : documents) {
+            out.add(new TrainSequence(d.id(), d.tokens(), 1));
+        }
+        out.addAll(qa);
+        out.sort(java.util.Comparator.comparing(TrainSequence::id));
+        return out;
+    }
+
+    /**
      * Splits sequences into training and held-out sets: a seeded shuffle, then the first
      * {@code ceil(fraction · n)} are held out (at least one when the fraction is positive and there are two or more).
      */

@@ -16,21 +16,21 @@ import java.util.Map;
 import java.util.Random;
 
 /** Tiny models and corpora for training tests that run in seconds without ../shared. */
-final class TinyModels {
+public final class TinyModels {
     private TinyModels() {
     }
 
     /** 2 layers, d 32, 4 heads over 2 kv heads (d_head 8), d_mlp 64, vocab 64. */
-    static ModelConfig config(boolean tied, MlpActivation act) {
+    public static ModelConfig config(boolean tied, MlpActivation act) {
         return new ModelConfig("LlamaForCausalLM", 32, 64, 2, 4, 2, 8, 64, 1e-5, 10000, tied, false, 1, 2, act);
     }
 
-    static LanguageModel fresh(ModelConfig c, long seed) {
+    public static LanguageModel fresh(ModelConfig c, long seed) {
         return ModelInit.build(c, seed, Runtime.newManager(Device.cpu()));
     }
 
     /** {@code n} random sequences of {@code len} tokens starting with BOS (1), ids in 3..vocab-1. */
-    static List<TrainSequence> randomSequences(int n, int len, int vocab, long seed) {
+    public static List<TrainSequence> randomSequences(int n, int len, int vocab, long seed) {
         Random r = new Random(seed);
         List<TrainSequence> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -45,7 +45,7 @@ final class TinyModels {
     }
 
     /** The weights' bytes, by Hugging Face name, for exact comparisons. */
-    static Map<String, byte[]> weightBytes(LanguageModel model) {
+    public static Map<String, byte[]> weightBytes(LanguageModel model) {
         Map<String, byte[]> out = new java.util.TreeMap<>();
         try (NDManager m = model.manager().newSubManager()) {
             for (Map.Entry<String, NDArray> e : model.huggingFaceWeights(m).entrySet()) {
