@@ -138,7 +138,8 @@ final class TrainCommand implements Callable<Integer> {
 
         TrainOutput.clear(hconf, JobFiles.qualify(out, hconf));
         Console.info("train: reading and tokenising " + corpus);
-        TrainData data = TrainSweepJob.corpus(spark, JobFiles.qualify(corpus, hconf), format, src, cfg, contextSize, evalFraction, splitSeed);
+        TrainSweepJob.Encoded encoded = TrainSweepJob.encode(spark, JobFiles.qualify(corpus, hconf), format, src, cfg);
+        TrainData data = TrainData.build(encoded.documents(), encoded.qa(), contextSize, evalFraction, splitSeed);
         Console.info(String.format("train: %d training sequences (%d tokens), %d held out", data.train().size(),
                 data.train().stream().mapToLong(s -> s.ids().length).sum(), data.heldOut().size()));
 
@@ -150,14 +151,14 @@ final class TrainCommand implements Callable<Integer> {
                         TrainConfig c = new TrainConfig(lr, minLrRatio, warmup >= 0 ? warmup : totalSteps / 50, weightDecay, beta1, beta2, 1e-8, clip,
                                 batchSize, gradAccum, totalSteps, seed, evalEvery, evalSequences, stateEvery > 0 ? stateEvery : Math.max(1, totalSteps / 10),
                                 checkpointSteps(data, seed, totalSteps), ActivationL1.parse(l1, totalSteps));
-                        runs.add(new TrainRun(TrainRun.nameOf(act, lr, seed, l1), act, l1, c));
+                        runs.add(TrainRun.series(TrainRun.nameOf(act, lr, seed, l1), act, l1, c));
                     }
                 }
             }
         }
         Console.info("train: " + runs.size() + " run(s) of " + totalSteps + " steps as Spark tasks -> " + out);
         long start = System.nanoTime();
-        List<JsonObject> results = TrainSweepJob.run(spark, src, runs, data,
+        List<JsonObject> results = TrainSweepJob.run(spark, src, runs, java.util.Map.of("corpus", data),
                 new TrainSweepJob.Settings(device, logEvery > 0 ? logEvery : Math.max(1, totalSteps / 20), failOnceAtStep), out);
         JsonObject settings = new JsonObject();
         settings.addProperty("source", source.init != null ? "init " + source.init : "model " + source.model);

@@ -19,7 +19,7 @@ import static org.apache.spark.sql.functions.lit;
 /**
  * Reads rows of JSONL or Parquet (any Hadoop URI) with an {@code id} and any of the fields Loupe's text inputs use,
  * as one schema: {@code text}, {@code token_ids}, {@code question}, {@code answer}, {@code prompt}, {@code gt},
- * {@code paraphrased_answer}, {@code perturbed_answers}. Absent columns are null. Malformed lines, a missing id
+ * {@code paraphrased_answer}, {@code perturbed_answers}, {@code value} (the fact a QA row states). Absent columns are null. Malformed lines, a missing id
  * and duplicate ids are errors that give a count and examples: inputs that train or score models are not skipped
  * silently.
  */
@@ -35,7 +35,8 @@ public final class RowsReader {
             .add("prompt", DataTypes.StringType)
             .add("gt", DataTypes.StringType)
             .add("paraphrased_answer", DataTypes.StringType)
-            .add("perturbed_answers", DataTypes.createArrayType(DataTypes.StringType));
+            .add("perturbed_answers", DataTypes.createArrayType(DataTypes.StringType))
+            .add("value", DataTypes.StringType);
 
     private RowsReader() {
     }

@@ -54,7 +54,7 @@ class TrainCommandTest {
                     assertEquals(64, m.config().vocabSize());
                 }
             }
-            assertFalse(Files.exists(out.resolve(run).resolve("_resume")), "a finished run keeps no training state");
+            assertFalse(Files.exists(out.resolve("_state")), "a finished sweep keeps no training state");
             List<Row> runRows = rows.stream().filter(r -> r.getString(0).equals(run)).toList();
             double first = runRows.stream().filter(r -> r.getInt(1) == 1).findFirst().orElseThrow().getDouble(3);
             double last = runRows.stream().filter(r -> r.getInt(1) == 20).findFirst().orElseThrow().getDouble(3);

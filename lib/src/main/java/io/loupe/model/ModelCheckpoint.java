@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Writes a model as a Hugging Face directory that every Loupe command (and transformers) loads as it is:
@@ -60,21 +59,11 @@ public final class ModelCheckpoint {
                     }
                 }
             }
-            deleteRecursively(dir);
+            io.loupe.io.LocalDirs.deleteRecursively(dir);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
-            deleteRecursively(tmp);
+            io.loupe.io.LocalDirs.deleteRecursively(tmp);
             throw e;
-        }
-    }
-
-    static void deleteRecursively(Path p) throws IOException {
-        if (Files.exists(p)) {
-            try (Stream<Path> walk = Files.walk(p)) {
-                for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(f);
-                }
-            }
         }
     }
 }

@@ -101,6 +101,14 @@ public final class TrainData implements java.io.Serializable {
         return new TrainData(shuffled.subList(held, shuffled.size()), shuffled.subList(0, held));
     }
 
+    /** Training and held-out sequences as given (e.g. a slice to train on and a whole set to evaluate on). */
+    public static TrainData of(List<TrainSequence> train, List<TrainSequence> heldOut) {
+        if (train.isEmpty()) {
+            throw new IllegalArgumentException("no training sequences");
+        }
+        return new TrainData(train, heldOut);
+    }
+
     /** All sequences are trained on; none held out. */
     public static TrainData trainOnly(List<TrainSequence> sequences) {
         return split(sequences, 0, 0);

@@ -117,7 +117,7 @@ public final class FitSweepJob {
             }
         }
         Path dst = new Path(out, task.name());
-        deleteRecursively(local.resolve("_resume"));
+        io.loupe.io.LocalDirs.deleteRecursively(local.resolve("_resume"));
         JobFiles.replaceWithLocal(conf, local, dst);   // replaces the _resume state too: the run is complete
         metrics.put("name", task.name());
         metrics.put("checkpoint", dst.toString());
@@ -151,13 +151,4 @@ public final class FitSweepJob {
         });
     }
 
-    private static void deleteRecursively(java.nio.file.Path p) throws IOException {
-        if (Files.exists(p)) {
-            try (var walk = Files.walk(p)) {
-                for (java.nio.file.Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(f);
-                }
-            }
-        }
-    }
 }
