@@ -80,9 +80,11 @@ class LoupeCliTest {
         assertEquals(2, unknownHook.code());
         assertTrue(unknownHook.err().contains("unknown hook name 'blocks.0.hook_nope'") && unknownHook.err().contains("mlp.hook_post"),
                 unknownHook.err());
-        Run badLayer = run("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--hooks", "blocks.1.hook_z",
+        // A valid hook name at a layer the 1-layer model does not have: refused for the layer, not the name.
+        Run badLayer = run("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--hooks", "blocks.1.attn.hook_z",
                 "--out", tmp.resolve("o.safetensors").toString());
         assertEquals(2, badLayer.code());
+        assertTrue(badLayer.err().contains("'blocks.1.attn.hook_z'") && badLayer.err().contains("the model has blocks 0..0"), badLayer.err());
         Files.writeString(prompts, "{\"id\": \"a\", \"text\": \"x\"}\n{\"id\": \"a\", \"text\": \"y\"}\n");
         Run dup = run("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--out", tmp.resolve("o.safetensors").toString());
         assertEquals(2, dup.code());
@@ -115,7 +117,14 @@ class LoupeCliTest {
         }
         var summary = com.google.gson.JsonParser.parseString(Files.readString(tmp.resolve("circ1/summary.json"))).getAsJsonObject();
         double iou = summary.getAsJsonObject("circuit_overlap_with").get("iou").getAsDouble();
-        assertTrue(iou >= 0 && iou <= 1, "IoU " + iou);
+        var first = com.google.gson.JsonParser.parseString(Files.readString(tmp.resolve("circ0/summary.json"))).getAsJsonObject();
+        java.util.Set<String> a = new java.util.HashSet<>(), b = new java.util.HashSet<>();
+        first.getAsJsonObject("circuit").getAsJsonArray("nodes").forEach(n -> a.add(n.toString()));
+        summary.getAsJsonObject("circuit").getAsJsonArray("nodes").forEach(n -> b.add(n.toString()));
+        java.util.Set<String> inter = new java.util.HashSet<>(a), union = new java.util.HashSet<>(a);
+        inter.retainAll(b);
+        union.addAll(b);
+        assertEquals((double) inter.size() / union.size(), iou, 1e-12, "the reported overlap is the two circuits' IoU: " + a + " vs " + b);
         assertEquals(2, summary.getAsJsonObject("circuit").getAsJsonArray("nodes").size());
     }
 
@@ -123,7 +132,9 @@ class LoupeCliTest {
     void everyCommandHasHelp() {
         for (String[] cmd : new String[][]{{"--help"}, {"forward", "--help"}, {"collect", "--help"}, {"fit", "--help"}, {"features", "--help"}, {"sparsity", "--help"}, {"circuits", "--help"}, {"make-model", "--help"}, {"make-prompts", "--help"}, {"demo", "--help"},
                 {"bench", "--help"}, {"bench", "forward", "--help"}, {"bench", "collect", "--help"}, {"bench", "fit", "--help"},
-                {"bench", "circuits", "--help"}}) {
+                {"bench", "circuits", "--help"}, {"bench", "train", "--help"}, {"bench", "unlearning", "--help"}, {"train", "--help"},
+                {"make-unlearning-data", "--help"}, {"unlearn", "--help"}, {"unlearn", "prepare", "--help"}, {"unlearn", "study", "--help"},
+                {"unlearning", "--help"}, {"unlearning", "score", "--help"}}) {
             Run r = run(cmd);
             assertEquals(0, r.code(), String.join(" ", cmd));
             assertTrue(r.out().contains("Usage: loupe"), r.out());

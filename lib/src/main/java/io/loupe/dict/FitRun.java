@@ -185,6 +185,7 @@ public final class FitRun {
         metrics.put("l1", cfg.l1());
         metrics.put("lr", cfg.lr());
         metrics.put("train_tokens", trainTokens);
+        metrics.put("resumed_from_step", r.firstStep());
         metrics.put("held_out_tokens", heldOutTokens);
         metrics.put("mse", SaeMetrics.mse(evalY, xHat));
         metrics.put("fvu", SaeMetrics.fvu(evalY, xHat));

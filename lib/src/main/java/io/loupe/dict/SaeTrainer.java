@@ -41,8 +41,8 @@ public final class SaeTrainer {
         }
     }
 
-    /** A finished run: the dictionary, its log, and where the time went. */
-    public record Result(SparseAutoencoder sae, List<StepLog> log, double seconds, double dataSeconds, long tokens) {
+    /** A finished run: the dictionary, its log, where the time went, and the step it started from (0 unless it resumed). */
+    public record Result(SparseAutoencoder sae, List<StepLog> log, double seconds, double dataSeconds, long tokens, int firstStep) {
         public double tokensPerSecond() {
             return tokens / seconds;
         }
@@ -135,7 +135,7 @@ public final class SaeTrainer {
         }
         params.forEach(p -> p.setRequiresGradient(false));
         state.close();
-        return new Result(sae, log, (System.nanoTime() - start) / 1e9, dataNanos / 1e9, (long) (cfg.steps() - first) * cfg.batchSize());
+        return new Result(sae, log, (System.nanoTime() - start) / 1e9, dataNanos / 1e9, (long) (cfg.steps() - first) * cfg.batchSize(), first);
     }
 
     /** The arrays a training state holds: parameters, Adam's moments and the steps since each latent fired. */

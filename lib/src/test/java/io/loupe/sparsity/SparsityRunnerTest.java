@@ -44,6 +44,14 @@ class SparsityRunnerTest {
             SparsityRunner.Report p = runner.pplP(0.01, 0.01);
             assertTrue(Math.exp(p.lossSparse() - p.lossDense()) <= 1.01 + 1e-9, "PPL-1% keeps perplexity within 1%");
             assertTrue(p.cettTarget() > 0 && p.cettTarget() < 1 && p.pplP() == 0.01);
+            // At the boundary, not just below it: within one tolerance above the reported target, perplexity rises past 1%
+            // (sampled at four points: on 89 tokens the ratio is not monotone, so the bisection's upper end may be any of them).
+            boolean exceeds = false;
+            for (double f : new double[]{0.25, 0.5, 0.75, 1.0}) {
+                SparsityRunner.Report above = runner.atCett(p.cettTarget() + f * 0.01);
+                exceeds |= Math.exp(above.lossSparse() - above.lossDense()) > 1.01;
+            }
+            assertTrue(exceeds, "a CETT target up to 0.01 above " + p.cettTarget() + " should cost more than 1% perplexity");
         }
     }
 }

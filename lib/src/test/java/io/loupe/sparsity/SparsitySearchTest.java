@@ -75,11 +75,33 @@ class SparsitySearchTest {
             SparsityRunner.Report p = SparsitySearch.local(model, seqs, 4, 0.0, null, 0.01, 1e-2);
             double ratio = Math.exp(p.lossSparse() - p.lossDense());
             assertTrue(ratio <= 1.01 && p.cettTarget() > 0, "PPL-1%: ratio " + ratio + " at " + p.cettTarget());
-            // On 89 tokens the loss ratio is not monotone near 1.01 (1.0094 at CETT 0.10, 1.0098 by the grid, 1.0095 at 0.125), so
-            // bisections may settle on different targets; the exact search at the target found must agree with what was reported.
+            // The reported ratio is the perplexity ratio of the reported thresholds: recomputed here independently of the search (zero
+            // mlp.hook_post wherever |x_i|·||W_down[:, i]|| <= t_l, through plain replace hooks), to 1e-5. The search's own ±1e-2 check
+            // against the exact search at the same target was as wide as the whole effect (~0.0095): with one refinement round
+            // the thresholds differ by ~1%, which on 89 tokens moves the ratio by up to 0.009, so that comparison could not fail.
+            double[] t = p.layers().stream().mapToDouble(SparsityRunner.Layer::threshold).toArray();
+            java.util.function.Supplier<io.loupe.hooks.Hooks> sparsify = () -> {
+                io.loupe.hooks.Hooks h = io.loupe.hooks.Hooks.none();
+                for (int l = 0; l < t.length; l++) {
+                    ai.djl.ndarray.NDArray norms = model.mlpDown(l).square().sum(new int[]{0}).sqrt();
+                    double threshold = t[l];
+                    h.replace(io.loupe.hooks.HookPoint.of(l, io.loupe.hooks.HookKind.MLP_POST),
+                            (x, q) -> x.mul(x.abs().mul(norms).gt(threshold).toType(x.getDataType(), false)));
+                }
+                return h;
+            };
+            double dense = io.loupe.model.NextTokenLoss.mean(model, seqs, io.loupe.hooks.Hooks::none, 4);
+            double sparse = io.loupe.model.NextTokenLoss.mean(model, seqs, sparsify, 4);
+            assertEquals(Math.exp(sparse - dense), ratio, 1e-5, "the reported PPL ratio is that of the reported thresholds");
+            // At the boundary: within one tolerance above the reported target, perplexity rises past 1% (four points: the ratio is
+            // not monotone on 89 tokens, so the bisection's upper end can be any of them).
+            boolean exceeds = false;
+            for (double f : new double[]{0.25, 0.5, 0.75, 1.0}) {
+                SparsityRunner.Report above = exact.atCett(p.cettTarget() + f * 1e-2);
+                exceeds |= Math.exp(above.lossSparse() - above.lossDense()) > 1.01;
+            }
+            assertTrue(exceeds, "a CETT target up to one tolerance above " + p.cettTarget() + " exceeds 1% perplexity");
             SparsityRunner.Report q = exact.atCett(p.cettTarget());
-            // (PPL-p% thresholds come from one refinement round, about 1% of a threshold; on 89 tokens that moves the loss ratio by < 1%.)
-            assertEquals(Math.exp(q.lossSparse() - q.lossDense()), ratio, 1e-2);
             assertEquals(q.overallActivationRatio(), p.overallActivationRatio(), 5e-3);
         }
     }

@@ -111,10 +111,26 @@ class CollectJobTest {
     }
 
     @Test
-    void aFailedTaskRetriesToTheSameOutputAsACleanRun(@TempDir Path tmp) throws IOException {
+    void aFailedTaskRetriesToTheSameOutputAsACleanRun(@TempDir Path tmp) throws Exception {
         Path clean = tmp.resolve("clean"), faulty = tmp.resolve("faulty");
         CollectJob.run(spark, options(clean, ValueDtype.BFLOAT16));
-        CollectJob.run(spark, options(prompts(), faulty, ValueDtype.BFLOAT16, "error", 1, -1, 50_000, 0, HOOKS));
+        java.util.concurrent.atomic.AtomicInteger injected = new java.util.concurrent.atomic.AtomicInteger();
+        org.apache.spark.scheduler.SparkListener counter = new org.apache.spark.scheduler.SparkListener() {
+            @Override
+            public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
+                if (end.reason() instanceof org.apache.spark.ExceptionFailure f && f.description().contains("injected failure")) {
+                    injected.incrementAndGet();
+                }
+            }
+        };
+        spark.sparkContext().addSparkListener(counter);
+        try {
+            CollectJob.run(spark, options(prompts(), faulty, ValueDtype.BFLOAT16, "error", 1, -1, 50_000, 0, HOOKS));
+            spark.sparkContext().listenerBus().waitUntilEmpty();
+        } finally {
+            spark.sparkContext().removeSparkListener(counter);
+        }
+        assertEquals(1, injected.get(), "the injected failure fired once (otherwise equal outputs would prove nothing about the retry)");
         assertEquals(canonical(clean), canonical(faulty));
     }
 
