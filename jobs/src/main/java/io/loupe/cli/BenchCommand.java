@@ -25,8 +25,9 @@ final class BenchCommand implements Runnable {
     }
 
     @Command(name = "forward", mixinStandardHelpOptions = true,
-            description = {"Forward tokens/s and GFLOP/s for stories260k (if ../shared is present) and a random 25M model",
-                    "(d=512, 8 layers, d_mlp=1376, 8 heads), beside the measured fp32 matmul ceiling of this machine."})
+            description = {"Forward tokens/s and GFLOP/s for stories260k (if ../shared is present), a random 25M Llama (d=512, 8 layers,",
+                    "d_mlp=1376, 8 heads) and a random GPT-2-small-shaped model (12 layers, d 768, vocab 50257), beside the measured fp32",
+                    "matmul ceiling of this machine."})
     static final class Forward implements Callable<Integer> {
         @Option(names = "--batch", defaultValue = "8", description = "Sequences per pass (default: ${DEFAULT-VALUE}).")
         int batch;
@@ -38,6 +39,8 @@ final class BenchCommand implements Runnable {
         String device;
         @Option(names = "--model", description = "Also benchmark this model directory.")
         Path extra;
+        @Option(names = "--skip-gpt2", description = "Leave out the GPT-2-small-shaped model (124M parameters, the slowest).")
+        boolean skipGpt2;
 
         @Override
         public Integer call() throws Exception {
@@ -50,6 +53,9 @@ final class BenchCommand implements Runnable {
                 Console.info("bench: ../shared not found; skipping stories260k");
             }
             results.add(measure("random-25m", Workspace.benchModel25m()));
+            if (!skipGpt2) {
+                results.add(measure("gpt2-small", Workspace.benchModelGpt2Small()));
+            }
             if (extra != null) {
                 results.add(measure(extra.getFileName().toString(), extra));
             }

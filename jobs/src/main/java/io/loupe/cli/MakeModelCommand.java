@@ -28,8 +28,11 @@ final class MakeModelCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--tied", description = "Tie the unembedding to the embedding.")
     boolean tied;
-    @Option(names = "--qkv-bias", description = "Add q/k/v biases (architecture Qwen2ForCausalLM).")
+    @Option(names = "--qkv-bias", description = "Add q/k/v biases (architecture Qwen2ForCausalLM; llama only).")
     boolean qkvBias;
+    @Option(names = "--architecture", defaultValue = "llama", description = {"Family: llama (LlamaForCausalLM), gpt2 (GPT2LMHeadModel),",
+            "neox (GPTNeoXForCausalLM, parallel residual, rotary on a quarter of each head), gemma2 (Gemma2ForCausalLM) (default: ${DEFAULT-VALUE})."})
+    String architecture;
     @Option(names = "--dtype", defaultValue = "F32", description = "Stored weights: F32, F16 or BF16 (default: ${DEFAULT-VALUE}).")
     String dtype;
     @Option(names = "--shards", defaultValue = "1", description = "Safetensors shards; > 1 writes model.safetensors.index.json.")
@@ -43,10 +46,11 @@ final class MakeModelCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--d-model (" + dModel + ") must be a multiple of --heads (" + heads + ")");
         }
         RandomModelWriter w = new RandomModelWriter(layers, dModel, heads, kvHeads == null ? heads : kvHeads, dMlp, vocab, seed,
-                tied, qkvBias, TensorDtype.valueOf(dtype.toUpperCase()), shards);
+                tied, qkvBias, TensorDtype.valueOf(dtype.toUpperCase()), shards, architecture.equals("gemma") ? "gemma2" : architecture);
         w.config();   // validates the shape before writing anything
         w.write(out);
-        Console.info("make-model: " + w.config() + " -> " + out);
+        Console.info("make-model: " + w.config().architecture() + ", " + layers + " layers, d " + dModel + ", " + heads + " heads, d_mlp " + dMlp
+                + ", vocab " + vocab + " -> " + out);
         return 0;
     }
 }

@@ -41,6 +41,16 @@ final class Workspace {
         return m25;
     }
 
+    /** A random GPT-2-small-shaped model (12 layers, d 768, 12 heads, d_mlp 3072, vocab 50257, 1024 positions), generated once. */
+    static Path benchModelGpt2Small() throws java.io.IOException {
+        Path dir = out("bench").resolve("random-gpt2-small");
+        if (!Files.exists(dir.resolve("config.json"))) {
+            Console.info("bench: generating the GPT-2-small-shaped random model at " + dir);
+            new io.loupe.model.RandomModelWriter(12, 768, 12, 12, 3072, 50257, 0, true, false, io.loupe.tensor.TensorDtype.F32, 1, "gpt2").write(dir);
+        }
+        return dir;
+    }
+
     /** Default output folder for a command: {@code <home>/out/<name>}. */
     static Path out(String name) {
         return home().resolve("out").resolve(name);

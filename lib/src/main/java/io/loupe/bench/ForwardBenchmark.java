@@ -81,7 +81,7 @@ public final class ForwardBenchmark {
     /** FLOPs of one forward pass of {@code batch × seq} tokens. */
     public static double flops(ModelConfig c, int batch, int seq) {
         double d = c.dModel(), q = (double) c.numHeads() * c.dHead(), kv = (double) c.numKvHeads() * c.dHead();
-        double perLayer = d * q + 2 * d * kv + q * d + 3 * d * c.dMlp();
+        double perLayer = d * q + 2 * d * kv + q * d + (c.parts().gatedMlp() ? 3 : 2) * d * c.dMlp();   // a plain MLP has no gate
         double params = c.numLayers() * perLayer + d * c.vocabSize();
         double tokens = (double) batch * seq;
         double attention = 4.0 * batch * c.numLayers() * (double) seq * seq * q;

@@ -39,7 +39,7 @@ public final class TrainBenchmark {
 
     /** The peer's shape. */
     public static ModelConfig shape25m() {
-        return new ModelConfig("LlamaForCausalLM", 512, 1376, 8, 8, 8, 64, 512, 1e-5, 10000, false, false, 1, 2, MlpActivation.SILU);
+        return ModelConfig.llama("LlamaForCausalLM", 512, 1376, 8, 8, 8, 64, 512, 1e-5, 10000, false, false, 1, 2, MlpActivation.SILU);
     }
 
     public static Result run(ModelConfig c, int batch, int seq, int warmup, int steps) {

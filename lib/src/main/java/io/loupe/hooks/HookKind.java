@@ -22,7 +22,7 @@ public enum HookKind {
     ATTN_Z("attn.hook_z"),
     /** Attention probabilities after softmax. {@code [batch, heads, query, key]} */
     ATTN_PATTERN("attn.hook_pattern"),
-    /** MLP hidden activation entering the down projection (silu(gate) * up for SwiGLU). {@code [batch, seq, d_mlp]} */
+    /** MLP hidden activation entering the down projection: act(gate) * up for gated MLPs, act(h W_in + b) for plain ones. {@code [batch, seq, d_mlp]} */
     MLP_POST("mlp.hook_post");
 
     private final String suffix;

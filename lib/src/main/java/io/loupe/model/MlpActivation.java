@@ -8,20 +8,20 @@ import java.util.stream.Collectors;
 
 /**
  * The MLP's activation function, by its Hugging Face {@code hidden_act} name. In a gated MLP it is applied
- * to the gate: {@code mlp.hook_post = act(h W_gate^T) * (h W_up^T)}.
+ * to the gate: {@code mlp.hook_post = act(h W_gate^T) * (h W_up^T)}; in a plain one to the input projection.
  *
  * <ul>
  *   <li>{@code silu}: {@code x * sigmoid(x)} (Llama's SwiGLU)</li>
  *   <li>{@code relu}: {@code max(x, 0)} (ReLU-fied models, the Sparsing Law's ReLU arm, ProSparse)</li>
- *   <li>{@code gelu}: {@code x * Φ(x)} with the exact normal CDF (erf form; PyTorch's default)</li>
- *   <li>{@code gelu_pytorch_tanh}, {@code gelu_new}: {@code 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))}</li>
+ *   <li>{@code gelu}, {@code gelu_python}: {@code x * Φ(x)} with the exact normal CDF (erf form; PyTorch's default; NeoX)</li>
+ *   <li>{@code gelu_pytorch_tanh}, {@code gelu_new}, {@code gelu_fast}: {@code 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))} (GPT-2, Gemma)</li>
  * </ul>
  */
 public enum MlpActivation {
-    SILU("silu"),
+    SILU("silu", "swish"),
     RELU("relu"),
-    GELU("gelu"),
-    GELU_TANH("gelu_pytorch_tanh", "gelu_new");
+    GELU("gelu", "gelu_python"),
+    GELU_TANH("gelu_pytorch_tanh", "gelu_new", "gelu_fast");
 
     private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
     private final String[] names;

@@ -15,7 +15,7 @@ import java.util.Map;
 
 /**
  * Writes a model as a Hugging Face directory that every Loupe command (and transformers) loads as it is:
- * {@code config.json} (the source config with {@code hidden_act}, {@code torch_dtype} float32 and
+ * {@code config.json} (the source config with its activation field, {@code torch_dtype} float32 and
  * {@code tokens_seen} set), {@code model.safetensors} under the file's tensor names, and the tokenizer files.
  * The directory is assembled under a temporary name and renamed into place, so it exists only when complete.
  */
@@ -46,7 +46,7 @@ public final class ModelCheckpoint {
             }
             w.write(tmp.resolve("model.safetensors"));
             JsonObject cfg = sourceConfig.deepCopy();
-            cfg.addProperty("hidden_act", model.config().hiddenAct().hfName());
+            ModelRegistry.family(model.config().architecture()).setActivation(cfg, model.config().hiddenAct());
             cfg.addProperty("torch_dtype", "float32");
             if (tokensSeen >= 0) {
                 cfg.addProperty("tokens_seen", tokensSeen);

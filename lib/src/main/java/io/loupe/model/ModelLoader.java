@@ -53,9 +53,9 @@ public final class ModelLoader {
             throw new InvalidTensorFileException(dir + ": model directory does not exist");
         }
         ModelConfig config = edit.apply(ModelConfig.read(dir.resolve("config.json")));
-        ModelRegistry.Architecture arch = ModelRegistry.lookup(config.architecture());
+        Family family = ModelRegistry.family(config.architecture());
         Map<String, SafetensorsFile> byTensor = weightFiles(dir);
-        Map<String, long[]> expected = arch.expectedTensors(config);
+        Map<String, long[]> expected = family.expectedTensors(config, byTensor.keySet());
         checkNamesAndShapes(dir, expected, byTensor);
 
         NDManager manager = Runtime.newManager(device);
@@ -64,7 +64,11 @@ public final class ModelLoader {
             for (String name : expected.keySet()) {
                 weights.put(name, byTensor.get(name).load(manager, name, dtype));
             }
-            return arch.build(config, weights, manager);
+            Map<String, NDArray> params = family.toParameters(config, weights);
+            java.util.Set<NDArray> kept = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            kept.addAll(params.values());
+            weights.values().stream().filter(w -> !kept.contains(w)).forEach(NDArray::close);   // stacked or regrouped: the parts go
+            return new Transformer(config, params, manager);
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
@@ -80,7 +84,8 @@ public final class ModelLoader {
             throw new InvalidTensorFileException(dir + ": model directory does not exist");
         }
         ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
-        checkNamesAndShapes(dir, ModelRegistry.lookup(config.architecture()).expectedTensors(config), weightFiles(dir));
+        Map<String, SafetensorsFile> files = weightFiles(dir);
+        checkNamesAndShapes(dir, ModelRegistry.family(config.architecture()).expectedTensors(config, files.keySet()), files);
         return config;
     }
 

@@ -16,9 +16,10 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Writes a random-init Llama-family model in Hugging Face layout, so tests and benchmarks never need a
- * download. Weights come from {@link ModelInit} (N(0, 0.02) like the Hugging Face initialiser, norms are ones; biases are drawn too, so tests see them). The tokenizer is a
- * byte-fallback BPE over single characters and a few merges (needs vocab >= 300; smaller models get none).
+ * Writes a random-init model of any supported family in its Hugging Face layout, so tests and benchmarks never need
+ * a download. Weights come from {@link ModelInit} (N(0, 0.02) like the Hugging Face initialiser, norm gains at their
+ * neutral value; biases are drawn too, so tests see them) and are written by the family ({@link Family#toFile}). The
+ * tokenizer is a byte-fallback BPE over single characters and a few merges (needs vocab >= 300; smaller models get none).
  *
  * @param layers     transformer blocks
  * @param dModel     residual width
@@ -28,12 +29,19 @@ import java.util.TreeMap;
  * @param vocab      vocabulary size
  * @param seed       seed of the weight generator
  * @param tied       tie the unembedding to the embedding
- * @param qkvBias    write q/k/v biases and call the architecture Qwen2ForCausalLM
+ * @param qkvBias    Llama family only: write q/k/v biases and call the architecture Qwen2ForCausalLM
  * @param dtype      stored weight type: F32, F16 or BF16
  * @param shards     1 for model.safetensors, more for a sharded index
+ * @param family     llama (default), gpt2, neox (parallel residual, rotary on a quarter of each head) or gemma2
  */
 public record RandomModelWriter(int layers, int dModel, int heads, int kvHeads, int dMlp, int vocab, long seed,
-                                boolean tied, boolean qkvBias, TensorDtype dtype, int shards) {
+                                boolean tied, boolean qkvBias, TensorDtype dtype, int shards, String family) {
+
+    /** A Llama-family model (Qwen2 with {@code qkvBias}). */
+    public RandomModelWriter(int layers, int dModel, int heads, int kvHeads, int dMlp, int vocab, long seed, boolean tied, boolean qkvBias,
+                             TensorDtype dtype, int shards) {
+        this(layers, dModel, heads, kvHeads, dMlp, vocab, seed, tied, qkvBias, dtype, shards, "llama");
+    }
 
     public RandomModelWriter {
         if (dtype != TensorDtype.F32 && dtype != TensorDtype.F16 && dtype != TensorDtype.BF16) {
@@ -45,23 +53,43 @@ public record RandomModelWriter(int layers, int dModel, int heads, int kvHeads, 
     }
 
     public ModelConfig config() {
-        return new ModelConfig(qkvBias ? "Qwen2ForCausalLM" : "LlamaForCausalLM", dModel, dMlp, layers, heads, kvHeads,
-                dModel / heads, vocab, 1e-5, 10000.0, tied, qkvBias, 1, 2, MlpActivation.SILU);
+        int dHead = dModel / heads;
+        return switch (family) {
+            case "llama" -> ModelConfig.llama(qkvBias ? "Qwen2ForCausalLM" : "LlamaForCausalLM", dModel, dMlp, layers, heads, kvHeads, dHead, vocab,
+                    1e-5, 10000.0, tied, qkvBias, 1, 2, MlpActivation.SILU);
+            case "gpt2" -> new ModelConfig("GPT2LMHeadModel", dModel, dMlp, layers, heads, heads, dHead, vocab, tied, 1, 2,
+                    new TransformerParts(NormKind.LAYER_NORM, 1e-5, true, 0, 10000, 1024, false, MlpActivation.GELU_TANH, true, true, true, false,
+                            false, 1 / Math.sqrt(dHead), false, 0, 0, 0, List.of(), 1f));
+            case "neox" -> new ModelConfig("GPTNeoXForCausalLM", dModel, dMlp, layers, heads, heads, dHead, vocab, tied, 1, 2,
+                    new TransformerParts(NormKind.LAYER_NORM, 1e-5, false, dHead / 4 / 2 * 2, 10000, 0, false, MlpActivation.GELU, true, true, true,
+                            true, false, 1 / Math.sqrt(dHead), false, 0, 0, 0, List.of(), 1f));
+            case "gemma2" -> {
+                List<Integer> sliding = new ArrayList<>();
+                for (int l = 0; l < layers; l += 2) {
+                    sliding.add(l);
+                }
+                yield new ModelConfig("Gemma2ForCausalLM", dModel, dMlp, layers, heads, kvHeads, dHead, vocab, tied, 1, 2,
+                        new TransformerParts(NormKind.RMS_ONE_PLUS, 1e-6, false, dHead, 10000, 0, true, MlpActivation.GELU_TANH, false, false, false,
+                                false, true, 1 / Math.sqrt(dHead), false, 50, 30, 4096, sliding, (float) Math.sqrt(dModel)));
+            }
+            default -> throw new IllegalArgumentException("unknown family '" + family + "': llama, gpt2, neox or gemma2");
+        };
     }
 
     public void write(Path dir) throws IOException {
         ModelConfig cfg = config();
         Files.createDirectories(dir);
-        Map<String, long[]> shapes = LlamaModel.expectedTensors(cfg);
+        Family fam = ModelRegistry.family(cfg.architecture());
         List<SafetensorsWriter> files = new ArrayList<>();
         for (int i = 0; i < shards; i++) {
             files.add(new SafetensorsWriter().metadata("format", "pt"));
         }
         Map<String, String> weightMap = new TreeMap<>();
         try (NDManager m = Runtime.newManager(Device.cpu())) {
+            Map<String, ai.djl.ndarray.NDArray> file = fam.toFile(cfg, ModelInit.randomParameters(cfg, seed, ModelInit.DEFAULT_STD, true, m));
             int i = 0;
-            for (var e : ModelInit.randomWeights(cfg, seed, ModelInit.DEFAULT_STD, true, m).entrySet()) {
-                int shard = i++ * shards / shapes.size();
+            for (var e : file.entrySet()) {
+                int shard = i++ * shards / file.size();
                 files.get(shard).put(e.getKey(), SafetensorsWriter.HostTensor.of(e.getValue(), dtype));
                 weightMap.put(e.getKey(), shardName(shard));
             }

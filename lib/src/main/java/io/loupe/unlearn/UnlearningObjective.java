@@ -81,7 +81,7 @@ public final class UnlearningObjective implements Objective {
         }
         return name -> {
             for (int l = Math.max(0, s.rmuLayer() - 2); l <= s.rmuLayer(); l++) {
-                if (name.startsWith("model.layers." + l + ".mlp.")) {
+                if (name.startsWith("blocks." + l + ".mlp.")) {
                     return true;
                 }
             }

@@ -9,7 +9,7 @@ class ForwardBenchmarkTest {
     @Test
     void flopCountMatchesAHandCount() {
         // d=4, 2 heads of 2, 1 kv head, d_mlp=8, vocab 10, 1 layer; batch 1, seq 3.
-        ModelConfig c = new ModelConfig("LlamaForCausalLM", 4, 8, 1, 2, 1, 2, 10, 1e-5, 1e4, false, false, 1, 2, io.loupe.model.MlpActivation.SILU);
+        ModelConfig c = ModelConfig.llama("LlamaForCausalLM", 4, 8, 1, 2, 1, 2, 10, 1e-5, 1e4, false, false, 1, 2, io.loupe.model.MlpActivation.SILU);
         double perLayer = 4 * 4 + 2 * 4 * 2 + 4 * 4 + 3 * 4 * 8;        // q, k+v, o, gate+up+down = 144
         double linear = 2 * 3 * (perLayer + 4 * 10);                     // 2 * tokens * (144 + 40) = 1104
         double attention = 4 * 1 * 1 * 3 * 3 * 4;                        // 4 * B * L * T^2 * (H*dh) = 144

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Task files and the built-in generators. */
 class TaskDatasetTest {
-    private static final ModelConfig CFG = new ModelConfig("LlamaForCausalLM", 64, 128, 2, 4, 2, 16, 320, 1e-5, 1e4, false, false, 1, 2, io.loupe.model.MlpActivation.SILU);
+    private static final ModelConfig CFG = ModelConfig.llama("LlamaForCausalLM", 64, 128, 2, 4, 2, 16, 320, 1e-5, 1e4, false, false, 1, 2, io.loupe.model.MlpActivation.SILU);
 
     @Test
     void inductionRepeatsTheFirstCopyAndCorruptsIt() {

@@ -47,9 +47,10 @@ class ModelLoaderErrorsTest {
     @Test
     void unsupportedArchitectureIsNamedWithTheSupportedOnes(@TempDir Path dir) throws IOException {
         RandomModels.write(dir, 1);
-        replaceInConfig(dir, "LlamaForCausalLM", "GPT2LMHeadModel");
+        replaceInConfig(dir, "LlamaForCausalLM", "MambaForCausalLM");
         String msg = failure(dir);
-        assertTrue(msg.contains("GPT2LMHeadModel") && msg.contains("LlamaForCausalLM") && msg.contains("Qwen2ForCausalLM"), msg);
+        assertTrue(msg.contains("MambaForCausalLM") && msg.contains("LlamaForCausalLM") && msg.contains("GPT2LMHeadModel")
+                && msg.contains("GPTNeoXForCausalLM") && msg.contains("Gemma2ForCausalLM"), msg);
     }
 
     @Test

@@ -74,7 +74,7 @@ class RandomModelWriterTest {
         // With one token, attention attends only to itself, so z = rmsnorm(embed) * g Wv^T + bv exactly.
         writer(11, true, TensorDtype.F32, 1).write(dir);
         try (LanguageModel model = ModelLoader.load(dir, Device.cpu()); NDManager m = model.manager().newSubManager()) {
-            assertTrue(model.config().attentionBias());
+            assertTrue(model.config().parts().qkvBias());
             HookPoint z = HookPoint.of(0, HookKind.ATTN_Z);
             Hooks h = Hooks.none().capture(z);
             model.forward(TokenBatch.of(m, List.of(new long[]{42}), 0), h);

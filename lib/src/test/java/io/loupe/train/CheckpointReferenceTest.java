@@ -76,6 +76,44 @@ class CheckpointReferenceTest {
         }
     }
 
+    /**
+     * The same for every other family: a fixture trained for 3 steps and written as a checkpoint is read by the numpy
+     * reference of its family ({@code refarch.py}) and gives Loupe's logits (1e-4). Fails on any wrong transpose,
+     * regrouping or name in the family's writer.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"tiny-gpt2", "tiny-neox", "tiny-neox-seq", "tiny-gemma2"})
+    void familyCheckpointsReadByTheirReference(String fixture, @TempDir Path dir) throws Exception {
+        Path shared = TestData.shared(), peers = shared.resolve("peers"), source = shared.resolve("models").resolve(fixture);
+        Assumptions.assumeTrue(python("import numpy") == 0, "python3 with numpy not found: skipping the numpy cross-check");
+        Path ckpt = dir.resolve("step3");
+        long[] ids = {403, 407, 261, 378, 432, 383, 286, 261, 376};
+        float[] loupe;
+        try (LanguageModel model = ModelLoader.load(source, Device.cpu())) {
+            JsonObject cfg = JsonParser.parseString(Files.readString(source.resolve("config.json"))).getAsJsonObject();
+            LmTrainer.train(model, TrainData.trainOnly(TinyModels.randomSequences(8, 12, 512, 9)), TrainConfig.defaults(1e-2, 4, 3, 0),
+                    new LmTrainer.Listener() {
+                        @Override
+                        public void onStep(StepLog log) {
+                        }
+
+                        @Override
+                        public void onCheckpoint(int step, long tokensSeen) throws java.io.IOException {
+                            ModelCheckpoint.write(model, cfg, source, tokensSeen, ckpt);
+                        }
+                    }, null);
+            try (LanguageModel reloaded = ModelLoader.load(ckpt, Device.cpu()); NDManager m = reloaded.manager().newSubManager()) {
+                loupe = reloaded.forward(TokenBatch.of(m, List.of(ids), 0), Hooks.none()).get(new NDIndex("0")).toFloatArray();
+            }
+        }
+        Path out = dir.resolve("ref.safetensors");
+        String script = "import sys; sys.path.insert(0, '" + peers + "'); import refarch, refmodel\n"
+                + "refmodel.save_safetensors('" + out + "', {'p': refarch.forward('" + ckpt + "', " + java.util.Arrays.toString(ids) + ")[0]})\n";
+        assertEquals(0, python(script), "refarch.py failed on the checkpoint");
+        double diff = TestData.maxAbsDiff(loupe, TestData.floats(SafetensorsFile.open(out), "p"));
+        assertTrue(diff < 1e-4, fixture + ": max |loupe - numpy| = " + diff);
+    }
+
     private static int python(String code) throws Exception {
         try {
             Process p = new ProcessBuilder("python3", "-c", code).inheritIO().start();

@@ -38,11 +38,11 @@ class LmLossGradientTest {
         try (LanguageModel model = ModelLoader.load(dir, Device.cpu(), DataType.FLOAT64)) {
             Map<String, NDArray> params = model.parameters();
             params.values().forEach(p -> p.setRequiresGradient(true));
-            String[][] probes = {{"model.embed_tokens.weight", "5, 3"}, {"model.embed_tokens.weight", "17, 0"},
-                {"model.layers.0.self_attn.qkv_proj.weight", "2, 7"}, {"model.layers.0.self_attn.qkv_proj.weight", "20, 1"},
-                {"model.layers.1.self_attn.o_proj.weight", "4, 9"}, {"model.layers.1.mlp.gate_up_proj.weight", "30, 2"},
-                {"model.layers.0.mlp.down_proj.weight", "3, 11"}, {"model.layers.1.input_layernorm.weight", "6"},
-                {"model.norm.weight", "2"}, {"lm_head.weight", "21, 5"}};
+            String[][] probes = {{"embed.weight", "5, 3"}, {"embed.weight", "17, 0"},
+                {"blocks.0.attn.qkv.weight", "2, 7"}, {"blocks.0.attn.qkv.weight", "20, 1"},
+                {"blocks.1.attn.out.weight", "4, 9"}, {"blocks.1.mlp.in.weight", "30, 2"},
+                {"blocks.0.mlp.out.weight", "3, 11"}, {"blocks.1.norm1.weight", "6"},
+                {"final_norm.weight", "2"}, {"unembed.weight", "21, 5"}};
             double[] analytic = new double[probes.length];
             synchronized (Runtime.AUTOGRAD) {
                 try (NDManager m = model.manager().newSubManager(); GradientCollector gc = Runtime.engine().newGradientCollector()) {

@@ -119,7 +119,7 @@ class LmTrainerTest {
     void nanLossStopsWithAClearError() {
         TrainData data = TrainData.trainOnly(TinyModels.randomSequences(4, 8, 64, 4));
         try (LanguageModel model = TinyModels.fresh(TinyModels.config(false, MlpActivation.RELU), 1)) {
-            model.parameters().get("model.norm.weight").stopGradient().set(new ai.djl.ndarray.index.NDIndex("0"), Float.NaN);
+            model.parameters().get("final_norm.weight").stopGradient().set(new ai.djl.ndarray.index.NDIndex("0"), Float.NaN);
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> LmTrainer.train(model, data, TrainConfig.defaults(1e-3, 4, 3, 0), QUIET, null));
             assertTrue(e.getMessage().contains("diverged at step 1"), e.getMessage());

@@ -22,7 +22,7 @@ public final class TinyModels {
 
     /** 2 layers, d 32, 4 heads over 2 kv heads (d_head 8), d_mlp 64, vocab 64. */
     public static ModelConfig config(boolean tied, MlpActivation act) {
-        return new ModelConfig("LlamaForCausalLM", 32, 64, 2, 4, 2, 8, 64, 1e-5, 10000, tied, false, 1, 2, act);
+        return ModelConfig.llama("LlamaForCausalLM", 32, 64, 2, 4, 2, 8, 64, 1e-5, 10000, tied, false, 1, 2, act);
     }
 
     public static LanguageModel fresh(ModelConfig c, long seed) {
@@ -42,6 +42,28 @@ public final class TinyModels {
             out.add(new TrainSequence("s" + i, ids, 1));
         }
         return out;
+    }
+
+    /** The trained parameters' bytes, by parameter name (what {@link #load} restores into a fresh model). */
+    public static Map<String, byte[]> parameterBytes(LanguageModel model) {
+        Map<String, byte[]> out = new java.util.TreeMap<>();
+        for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
+            ByteBuffer b = e.getValue().toByteBuffer();
+            byte[] bytes = new byte[b.remaining()];
+            b.get(bytes);
+            out.put(e.getKey(), bytes);
+        }
+        return out;
+    }
+
+    /** Sets every parameter of {@code model} from {@link #parameterBytes} of another model of the same config. */
+    public static void load(LanguageModel model, Map<String, byte[]> parameters) {
+        for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
+            java.nio.FloatBuffer f = ByteBuffer.wrap(parameters.get(e.getKey())).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            float[] v = new float[f.remaining()];
+            f.get(v);
+            e.getValue().set(v);
+        }
     }
 
     /** The weights' bytes, by Hugging Face name, for exact comparisons. */

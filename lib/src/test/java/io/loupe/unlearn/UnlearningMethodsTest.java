@@ -54,7 +54,7 @@ class UnlearningMethodsTest {
         retainSeqs = all.subList(4, 16);
         try (LanguageModel m = model()) {
             LmTrainer.train(m, TrainData.trainOnly(all), TrainConfig.defaults(1e-2, 8, 200, 0).withOptimizer(0, 1, 10, 0.1), QUIET, null);
-            target = TinyModels.weightBytes(m);
+            target = TinyModels.parameterBytes(m);
         }
     }
 
@@ -62,31 +62,9 @@ class UnlearningMethodsTest {
     private static LanguageModel model() {
         LanguageModel m = TinyModels.fresh(TinyModels.config(false, MlpActivation.SILU), 3);
         if (target != null) {
-            try (NDManager tmp = m.manager().newSubManager()) {
-                m.huggingFaceWeights(tmp);   // layout check only; weights are loaded below
-            }
-            load(m, target);
+            TinyModels.load(m, target);
         }
         return m;
-    }
-
-    private static void load(LanguageModel m, Map<String, byte[]> weights) {
-        // huggingFaceWeights names -> parameters: stacked q/k/v and gate/up are rebuilt by concatenation
-        Map<String, NDArray> params = m.parameters();
-        for (var e : params.entrySet()) {
-            String name = e.getKey();
-            float[] values;
-            if (name.endsWith("qkv_proj.weight")) {
-                String p = name.substring(0, name.indexOf("qkv_proj"));
-                values = concat(floats(weights.get(p + "q_proj.weight")), floats(weights.get(p + "k_proj.weight")), floats(weights.get(p + "v_proj.weight")));
-            } else if (name.endsWith("gate_up_proj.weight")) {
-                String p = name.substring(0, name.indexOf("gate_up_proj"));
-                values = concat(floats(weights.get(p + "gate_proj.weight")), floats(weights.get(p + "up_proj.weight")));
-            } else {
-                values = floats(weights.get(name));
-            }
-            e.getValue().set(values);
-        }
     }
 
     @Test
@@ -181,9 +159,9 @@ class UnlearningMethodsTest {
         try (LanguageModel m = model(); LanguageModel ref = model()) {
             UnlearningObjective o = new UnlearningObjective(s, TrainData.trainOnly(forgetSeqs), TrainData.trainOnly(retainSeqs), ref);
             LmTrainer.train(m, o, TrainConfig.defaults(1e-3, 4, 5, 0), o.trainable(), QUIET, null);
-            Map<String, byte[]> after = TinyModels.weightBytes(m);
+            Map<String, byte[]> after = TinyModels.parameterBytes(m);
             for (String k : target.keySet()) {
-                boolean trained = k.startsWith("model.layers.0.mlp.");
+                boolean trained = k.startsWith("blocks.0.mlp.");
                 assertEquals(!trained, java.util.Arrays.equals(target.get(k), after.get(k)), k);
             }
         }
@@ -242,24 +220,5 @@ class UnlearningMethodsTest {
         return NextTokenObjective.meanNll(m, seqs, 0, 8);
     }
 
-    private static float[] floats(byte[] b) {
-        java.nio.FloatBuffer f = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-        float[] out = new float[f.remaining()];
-        f.get(out);
-        return out;
-    }
 
-    private static float[] concat(float[]... parts) {
-        int n = 0;
-        for (float[] p : parts) {
-            n += p.length;
-        }
-        float[] out = new float[n];
-        int at = 0;
-        for (float[] p : parts) {
-            System.arraycopy(p, 0, out, at, p.length);
-            at += p.length;
-        }
-        return out;
-    }
 }

@@ -38,7 +38,7 @@ public record ModelSource(String initConfig, String modelUri, String tokenizerUr
     public ModelConfig config(Configuration conf) throws IOException {
         if (initConfig != null) {
             ModelConfig c = ModelConfig.fromJson(JsonParser.parseString(initConfig).getAsJsonObject(), Path.of("--init config"));
-            ModelRegistry.lookup(c.architecture());
+            ModelRegistry.family(c.architecture());
             return c;
         }
         return ModelLoader.inspect(ModelFiles.local(modelUri, conf));

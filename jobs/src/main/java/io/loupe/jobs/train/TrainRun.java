@@ -25,7 +25,9 @@ public record TrainRun(String name, MlpActivation hiddenAct, String l1Spec, Trai
         return new TrainRun(name, act, l1Spec, config, "corpus", null, false);
     }
 
+    /** e.g. {@code relu_lr0.001_seed0} or, with a ProSparse penalty, {@code relu_lr0.001_seed0_l1-0.05-0.1}. */
     public static String nameOf(MlpActivation act, double lr, long seed, String l1Spec) {
-        return (act == null ? "" : act.hfName() + "_") + "lr" + lr + "_seed" + seed + (l1Spec.isEmpty() ? "" : "_l1-" + l1Spec.replace(':', '-'));
+        boolean penalty = io.loupe.train.ActivationL1.parse(l1Spec, 1).active();
+        return (act == null ? "" : act.hfName() + "_") + "lr" + lr + "_seed" + seed + (penalty ? "_l1-" + l1Spec.replace(':', '-') : "");
     }
 }

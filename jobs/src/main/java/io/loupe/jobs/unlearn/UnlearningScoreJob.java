@@ -176,10 +176,8 @@ public final class UnlearningScoreJob {
     }
 
     private static float[][] unembedding(LanguageModel model) {
-        try (NDManager m = model.manager().newSubManager()) {
-            Map<String, NDArray> w = model.huggingFaceWeights(m);
-            return matrix(w.containsKey("lm_head.weight") ? w.get("lm_head.weight") : w.get("model.embed_tokens.weight"));
-        }
+        Map<String, NDArray> p = model.parameters();
+        return matrix(p.getOrDefault("unembed.weight", p.get("embed.weight")));
     }
 
     private static float[][] matrix(NDArray a) {

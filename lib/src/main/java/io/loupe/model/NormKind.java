@@ -1,0 +1,35 @@
+package io.loupe.model;
+
+import ai.djl.ndarray.NDArray;
+
+/** The normalisations transformer families use, over the last axis. */
+public enum NormKind {
+    /** RMSNorm (Llama, Qwen2): {@code x / sqrt(mean(x²) + ε) · w}. */
+    RMS,
+    /** Gemma's RMSNorm: {@code x / sqrt(mean(x²) + ε) · (1 + w)} (the stored weight is an offset from 1). */
+    RMS_ONE_PLUS,
+    /** LayerNorm (GPT-2, GPT-NeoX): {@code (x − mean) / sqrt(var + ε) · w + b}, with the biased variance as torch computes it. */
+    LAYER_NORM;
+
+    /** @param b the bias (LayerNorm only; null otherwise) */
+    public NDArray apply(NDArray x, NDArray w, NDArray b, double eps) {
+        return switch (this) {
+            case RMS -> x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt()).mul(w);
+            case RMS_ONE_PLUS -> x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt()).mul(w.add(1));
+            case LAYER_NORM -> {
+                NDArray centred = x.sub(x.mean(new int[]{-1}, true));
+                yield centred.div(centred.square().mean(new int[]{-1}, true).add(eps).sqrt()).mul(w).add(b);
+            }
+        };
+    }
+
+    /** Whether the norm has a bias tensor. */
+    public boolean hasBias() {
+        return this == LAYER_NORM;
+    }
+
+    /** The value of a freshly initialised gain: 1, or 0 for Gemma's (1 + w). */
+    public float initialGain() {
+        return this == RMS_ONE_PLUS ? 0f : 1f;
+    }
+}

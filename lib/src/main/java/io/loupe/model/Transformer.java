@@ -1,0 +1,405 @@
+package io.loupe.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
+import io.loupe.hooks.HookKind;
+import io.loupe.hooks.HookPoint;
+import io.loupe.hooks.Hooks;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The one decoder-only transformer every family is assembled from ({@link TransformerParts}), over DJL NDArrays:
+ *
+ * <pre>
+ * x = embed[ids] · embedScale (+ pos_embed[positions])                       [B, T, D]
+ * for each block l:
+ *   resid_pre = x
+ *   h = norm1(x)
+ *   q, k, v = h Wqkv^T (+ b)                   per head; rotary on the first rotaryDims of q and k (rotate-half)
+ *   scores = q k^T · attnScale (/ (l + 1));  cap · tanh(scores / cap);  + causal, padding and sliding-window mask
+ *   pattern = softmax(scores)                   [B, H, Tq, Tk]   (k, v shared by groupSize query heads)
+ *   z = pattern v                               [B, T, H, d_head]
+ *   attn_out = z Wo^T (+ b)  (then post-norm: Gemma-2)
+ *   sequential: resid_mid = x + attn_out;  m = mlp(norm2(resid_mid));  resid_post = resid_mid + m
+ *   parallel:   m = mlp(norm2(x));  resid_post = x + attn_out + m      (GPT-NeoX; no resid_mid)
+ *   mlp(h): gated act(h Wgate^T) ⊙ (h Wup^T) or plain act(h Win^T + b) = mlp.hook_post;  then Wout (+ b) (then post-norm)
+ * logits = norm_f(x) Wunembed^T;  cap · tanh(logits / cap)                   [B, T, V]
+ * </pre>
+ *
+ * Positions count real tokens only (cumulative sum of the mask), so left and right padding give the same values at
+ * real positions. With a {@link KvCache}, only the new positions run and attend over the cached ones as well.
+ * Parameters ({@link #parameterShapes}) stack q/k/v and gate/up so that each group is one matmul; families map file
+ * tensors to and from them.
+ */
+public final class Transformer implements LanguageModel {
+    /** Added to disallowed attention scores; finite so a row with no allowed key stays NaN-free. */
+    private static final float MASKED = -1e30f;
+
+    private final ModelConfig cfg;
+    private final TransformerParts parts;
+    private final NDManager manager;
+    private final DataType dtype;
+    private final Map<String, NDArray> params;
+    private final NDArray invFreq;
+
+    /** Builds the model from parameters named and shaped as {@link #parameterShapes} says (checked). */
+    public Transformer(ModelConfig cfg, Map<String, NDArray> parameters, NDManager manager) {
+        this.cfg = cfg;
+        this.parts = cfg.parts();
+        this.manager = manager;
+        Map<String, long[]> want = parameterShapes(cfg);
+        if (!parameters.keySet().equals(want.keySet())) {
+            throw new IllegalArgumentException("transformer parameters differ from those the config needs: missing "
+                    + minus(want.keySet(), parameters.keySet()) + ", unexpected " + minus(parameters.keySet(), want.keySet()));
+        }
+        this.params = new LinkedHashMap<>();
+        for (String name : want.keySet()) {
+            NDArray p = parameters.get(name);
+            if (!p.getShape().equals(new Shape(want.get(name)))) {
+                throw new IllegalArgumentException("parameter " + name + " is " + p.getShape() + ", the config implies " + new Shape(want.get(name)));
+            }
+            params.put(name, p);
+        }
+        this.dtype = params.get("embed.weight").getDataType();
+        int r = parts.rotaryDims();
+        float[] inv = new float[r / 2];
+        for (int i = 0; i < inv.length; i++) {
+            inv[i] = (float) (1.0 / Math.pow(parts.rotaryBase(), (2.0 * i) / r));
+        }
+        this.invFreq = manager.create(inv).toType(dtype, false);
+    }
+
+    private static java.util.Set<String> minus(java.util.Set<String> a, java.util.Set<String> b) {
+        java.util.Set<String> out = new java.util.TreeSet<>(a);
+        out.removeAll(b);
+        return out;
+    }
+
+    /** The parameters a config needs: name to shape, in forward order. */
+    public static Map<String, long[]> parameterShapes(ModelConfig c) {
+        TransformerParts p = c.parts();
+        Map<String, long[]> t = new LinkedHashMap<>();
+        long d = c.dModel(), qkv = (long) (c.numHeads() + 2 * c.numKvHeads()) * c.dHead(), o = (long) c.numHeads() * c.dHead();
+        t.put("embed.weight", new long[]{c.vocabSize(), d});
+        if (p.learnedPositions()) {
+            t.put("pos_embed.weight", new long[]{p.maxPositions(), d});
+        }
+        for (int l = 0; l < c.numLayers(); l++) {
+            String b = "blocks." + l + ".";
+            norm(t, b + "norm1", p, d);
+            t.put(b + "attn.qkv.weight", new long[]{qkv, d});
+            if (p.qkvBias()) {
+                t.put(b + "attn.qkv.bias", new long[]{qkv});
+            }
+            t.put(b + "attn.out.weight", new long[]{d, o});
+            if (p.outBias()) {
+                t.put(b + "attn.out.bias", new long[]{d});
+            }
+            if (p.postNorms()) {
+                norm(t, b + "attn.post_norm", p, d);
+            }
+            norm(t, b + "norm2", p, d);
+            long in = (p.gatedMlp() ? 2L : 1L) * c.dMlp();
+            t.put(b + "mlp.in.weight", new long[]{in, d});
+            if (p.mlpBias()) {
+                t.put(b + "mlp.in.bias", new long[]{in});
+            }
+            t.put(b + "mlp.out.weight", new long[]{d, c.dMlp()});
+            if (p.mlpBias()) {
+                t.put(b + "mlp.out.bias", new long[]{d});
+            }
+            if (p.postNorms()) {
+                norm(t, b + "mlp.post_norm", p, d);
+            }
+        }
+        norm(t, "final_norm", p, d);
+        if (!c.tieWordEmbeddings()) {
+            t.put("unembed.weight", new long[]{c.vocabSize(), d});
+        }
+        return t;
+    }
+
+    private static void norm(Map<String, long[]> t, String name, TransformerParts p, long d) {
+        t.put(name + ".weight", new long[]{d});
+        if (p.norm().hasBias()) {
+            t.put(name + ".bias", new long[]{d});
+        }
+    }
+
+    @Override
+    public Map<String, NDArray> parameters() {
+        return Collections.unmodifiableMap(params);
+    }
+
+    @Override
+    public Map<String, NDArray> huggingFaceWeights(NDManager m) {
+        Map<String, NDArray> detached = new LinkedHashMap<>();
+        for (var e : params.entrySet()) {
+            NDArray v = e.getValue().stopGradient();
+            v.attach(m);
+            detached.put(e.getKey(), v);
+        }
+        return ModelRegistry.family(cfg.architecture()).toFile(cfg, detached);
+    }
+
+    @Override
+    public List<HookPoint> hookPoints() {
+        List<HookPoint> all = new ArrayList<>(LanguageModel.super.hookPoints());
+        if (parts.parallelResidual()) {
+            all.removeIf(p -> p.kind() == HookKind.RESID_MID);
+        }
+        return all;
+    }
+
+    @Override
+    public void validate(Iterable<HookPoint> points) {
+        LanguageModel.super.validate(points);
+        for (HookPoint p : points) {
+            if (parts.parallelResidual() && p.kind() == HookKind.RESID_MID) {
+                throw new IllegalArgumentException("hook " + p + " does not exist in this model: with a parallel residual (" + cfg.architecture()
+                        + ", use_parallel_residual) attention and MLP both read hook_resid_pre, so there is no hook_resid_mid (as in TransformerLens)");
+            }
+        }
+    }
+
+    @Override
+    public NDArray forward(TokenBatch batch, Hooks hooks) {
+        return run(batch, 0, null, hooks, null);
+    }
+
+    @Override
+    public NDArray forward(TokenBatch batch, Hooks hooks, KvCache cache) {
+        return run(batch, 0, null, hooks, cache);
+    }
+
+    @Override
+    public NDArray forwardFrom(TokenBatch batch, int layer, NDArray residPre, Hooks hooks) {
+        if (layer < 0 || layer >= cfg.numLayers()) {
+            throw new IllegalArgumentException("start layer " + layer + " outside 0.." + (cfg.numLayers() - 1));
+        }
+        Shape want = new Shape(batch.batchSize(), batch.seqLen(), cfg.dModel());
+        if (!residPre.getShape().equals(want)) {
+            throw new IllegalArgumentException("resid_pre of layer " + layer + " must be " + want + ", got " + residPre.getShape());
+        }
+        return run(batch, layer, residPre, hooks, null);
+    }
+
+    /** What every block of one pass shares: masks and rotary tables. */
+    private record Context(NDArray fullMask, NDArray slidingMask, NDArray cos, NDArray sin) {
+    }
+
+    /**
+     * Blocks {@code first..L-1} then the head; x enters block {@code first} (the embeddings when null). With a cache, the
+     * batch holds the positions after the cached ones, which it attends over too.
+     */
+    private NDArray run(TokenBatch batch, int first, NDArray start, Hooks hooks, KvCache cache) {
+        validate(hooks.points());
+        NDManager m = batch.manager();
+        long bsz = batch.batchSize(), seq = batch.seqLen();
+        NDArray x;
+        Context ctx;
+        try (NDScope setup = new NDScope()) {
+            NDArray real = batch.maskAs(dtype);
+            boolean cached = cache != null && cache.length() > 0;
+            NDArray keyReal = cached ? cache.keyMask().toType(dtype, false).concat(real, 1) : real;   // [B, past + T]
+            long past = keyReal.getShape().get(1) - seq;
+            NDArray keyPos = keyReal.cumSum(1).sub(1).maximum(0);                                     // [B, past + T]
+            NDArray positions = keyPos.get(new NDIndex(":, {}:", past));                              // [B, T]
+            x = start != null ? start : embed(m, batch, positions);
+            NDArray full = attentionMask(keyReal, seq, null, null);
+            NDArray sliding = parts.slidingWindow() > 0 ? attentionMask(keyReal, seq, keyPos, positions) : null;
+            NDArray cos = null, sin = null;
+            if (parts.rotaryDims() > 0) {
+                NDArray angles = positions.expandDims(-1).mul(invFreq.reshape(1, 1, -1));                // [B, T, r/2]
+                angles = angles.concat(angles, 2).expandDims(2);                                        // [B, T, 1, r]
+                cos = angles.cos();
+                sin = angles.sin();
+                NDScope.unregister(cos, sin);
+            }
+            NDScope.unregister(x, full);
+            if (sliding != null) {
+                NDScope.unregister(sliding);
+            }
+            ctx = new Context(full, sliding, cos, sin);
+        }
+        for (int l = first; l < cfg.numLayers(); l++) {
+            try (NDScope layer = new NDScope()) {
+                x = block(l, x, ctx, hooks, cache);
+                NDScope.unregister(x);
+            }
+        }
+        if (cache != null) {
+            cache.advance(batch.mask());
+        }
+        try (NDScope head = new NDScope()) {
+            NDArray h = norm("final_norm", x);
+            NDArray logits = Linear.linear(h, params.getOrDefault("unembed.weight", params.get("embed.weight"))).singletonOrThrow();
+            if (parts.finalSoftcap() > 0) {
+                logits = softcap(logits, parts.finalSoftcap());
+            }
+            NDScope.unregister(logits);
+            return logits;
+        }
+    }
+
+    /** Token embeddings times the embedding scale, plus learned position embeddings where the family has them. */
+    private NDArray embed(NDManager m, TokenBatch batch, NDArray positions) {
+        long bsz = batch.batchSize(), seq = batch.seqLen();
+        NDArray x = params.get("embed.weight").get(m, new NDIndex("{}", batch.ids().flatten())).reshape(bsz, seq, cfg.dModel());
+        if (parts.embedScale() != 1f) {
+            x = x.mul(m.create(parts.embedScale()).toType(dtype, false));
+        }
+        if (parts.learnedPositions()) {
+            NDArray pos = positions.toType(DataType.INT64, false);
+            long needed = pos.max().getLong() + 1;
+            if (needed > parts.maxPositions()) {
+                throw new IllegalArgumentException("a sequence of " + needed + " tokens exceeds the model's " + parts.maxPositions()
+                        + " learned positions (n_positions)");
+            }
+            x = x.add(params.get("pos_embed.weight").get(m, new NDIndex("{}", pos.flatten())).reshape(bsz, seq, cfg.dModel()));
+        }
+        return x;
+    }
+
+    private NDArray block(int l, NDArray x, Context ctx, Hooks hooks, KvCache cache) {
+        String b = "blocks." + l + ".";
+        long bsz = x.getShape().get(0), seq = x.getShape().get(1);
+        int heads = cfg.numHeads(), kvHeads = cfg.numKvHeads(), dHead = cfg.dHead();
+        x = hooks.apply(HookPoint.of(l, HookKind.RESID_PRE), x);
+
+        NDArray h = norm(b + "norm1", x);
+        long qWidth = (long) heads * dHead, kvWidth = (long) kvHeads * dHead;
+        NDList qkv = linear(h, b + "attn.qkv").split(new long[]{qWidth + kvWidth}, 2);
+        // Rotary on q and k together (one pass over [B, T, H + kv, dh]), then split.
+        NDArray qkr = qkv.get(0).reshape(bsz, seq, heads + kvHeads, dHead);
+        if (ctx.cos() != null) {
+            qkr = rotate(qkr, ctx.cos(), ctx.sin());
+        }
+        NDList qk = qkr.split(new long[]{heads}, 2);
+        NDArray q = qk.get(0).transpose(0, 2, 1, 3);                                                     // [B, H, T, dh]
+        NDArray k = repeatKv(qk.get(1)).transpose(0, 2, 1, 3);                                           // [B, H, T, dh]
+        NDArray v = repeatKv(qkv.get(1).reshape(bsz, seq, kvHeads, dHead)).transpose(0, 2, 1, 3);        // [B, H, T, dh]
+        if (cache != null) {
+            NDArray[] all = cache.append(l, k, v);                                                       // [B, H, past + T, dh]
+            k = all[0];
+            v = all[1];
+        }
+        double scale = parts.attnScale() / (parts.attnScaleByLayer() ? l + 1 : 1);
+        // Scale q (T·dh values) rather than the scores (T·T): fewer values to touch forward and backward.
+        NDArray scores = q.mul(scale).matMul(k.transpose(0, 1, 3, 2));
+        if (parts.attnSoftcap() > 0) {
+            scores = softcap(scores, parts.attnSoftcap());
+        }
+        scores = scores.add(parts.sliding(l) ? ctx.slidingMask() : ctx.fullMask());
+        NDArray pattern = hooks.apply(HookPoint.of(l, HookKind.ATTN_PATTERN), scores.softmax(-1));
+        NDArray z = hooks.apply(HookPoint.of(l, HookKind.ATTN_Z), pattern.matMul(v).transpose(0, 2, 1, 3));
+        NDArray attnOut = linear(z.reshape(bsz, seq, qWidth), b + "attn.out");
+        if (parts.postNorms()) {
+            attnOut = norm(b + "attn.post_norm", attnOut);
+        }
+        attnOut = hooks.apply(HookPoint.of(l, HookKind.ATTN_OUT), attnOut);
+        NDArray mlpIn = x;
+        if (!parts.parallelResidual()) {
+            x = hooks.apply(HookPoint.of(l, HookKind.RESID_MID), x.add(attnOut));
+            mlpIn = x;
+        }
+
+        h = norm(b + "norm2", mlpIn);
+        NDArray post;
+        if (parts.gatedMlp()) {
+            NDList gateUp = linear(h, b + "mlp.in").split(2, 2);
+            post = parts.act().apply(gateUp.get(0)).mul(gateUp.get(1));
+        } else {
+            post = parts.act().apply(linear(h, b + "mlp.in"));
+        }
+        post = hooks.apply(HookPoint.of(l, HookKind.MLP_POST), post);
+        NDArray mlpOut = linear(post, b + "mlp.out");
+        if (parts.postNorms()) {
+            mlpOut = norm(b + "mlp.post_norm", mlpOut);
+        }
+        mlpOut = hooks.apply(HookPoint.of(l, HookKind.MLP_OUT), mlpOut);
+        NDArray out = parts.parallelResidual() ? x.add(attnOut).add(mlpOut) : x.add(mlpOut);
+        return hooks.apply(HookPoint.of(l, HookKind.RESID_POST), out);
+    }
+
+    /**
+     * Additive mask {@code [B, 1, Tq, Tk]}: 0 where key k is real and k &lt;= q (and, for a sliding window, fewer than
+     * {@code window} real positions back), MASKED elsewhere. The queries are the last {@code queries} of the Tk positions.
+     */
+    private NDArray attentionMask(NDArray keyReal, long queries, NDArray keyPos, NDArray queryPos) {
+        long keys = keyReal.getShape().get(1), past = keys - queries, bsz = keyReal.getShape().get(0);
+        NDManager m = keyReal.getManager();
+        NDArray qIdx = m.arange((int) past, (int) keys, 1, DataType.INT64), kIdx = m.arange(0, (int) keys, 1, DataType.INT64);
+        NDArray causal = qIdx.reshape(queries, 1).gte(kIdx.reshape(1, keys)).reshape(1, 1, queries, keys);   // [1, 1, Tq, Tk]
+        NDArray allowed = causal.logicalAnd(keyReal.gt(0).reshape(bsz, 1, 1, keys));                          // [B, 1, Tq, Tk]
+        if (keyPos != null) {
+            NDArray back = queryPos.reshape(bsz, 1, queries, 1).sub(keyPos.reshape(bsz, 1, 1, keys));         // real positions back
+            allowed = allowed.logicalAnd(back.lt(parts.slidingWindow()));
+        }
+        return allowed.toType(dtype, false).neg().add(1).mul(MASKED);
+    }
+
+    private NDArray norm(String name, NDArray x) {
+        return parts.norm().apply(x, params.get(name + ".weight"), params.get(name + ".bias"), parts.normEps());
+    }
+
+    /** Rotary embedding in the rotate-half layout on the first rotaryDims of the last axis: {@code x cos + [-x2, x1] sin}. */
+    private NDArray rotate(NDArray x, NDArray cos, NDArray sin) {
+        int r = parts.rotaryDims();
+        long dh = x.getShape().get(3);
+        NDArray rot = r == dh ? x : x.get(new NDIndex("..., :{}", r));
+        NDList halves = rot.split(2, 3);
+        NDArray rotated = rot.mul(cos).add(halves.get(1).neg().concat(halves.get(0), 3).mul(sin));
+        return r == dh ? rotated : rotated.concat(x.get(new NDIndex("..., {}:", r)), 3);
+    }
+
+    private static NDArray softcap(NDArray x, double cap) {
+        return x.div(cap).tanh().mul(cap);
+    }
+
+    /** Repeats each key/value head for the query heads of its group: {@code [B, T, kv, dh] -> [B, T, H, dh]}. */
+    private NDArray repeatKv(NDArray kv) {
+        return cfg.groupSize() == 1 ? kv : kv.repeat(2, cfg.groupSize());
+    }
+
+    private NDArray linear(NDArray x, String name) {
+        NDArray w = params.get(name + ".weight"), bias = params.get(name + ".bias");
+        return bias == null ? Linear.linear(x, w).singletonOrThrow() : Linear.linear(x, w, bias).singletonOrThrow();
+    }
+
+    @Override
+    public NDArray mlpDown(int layer) {
+        return params.get("blocks." + layer + ".mlp.out.weight");
+    }
+
+    @Override
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public NDManager manager() {
+        return manager;
+    }
+
+    @Override
+    public DataType dataType() {
+        return dtype;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
