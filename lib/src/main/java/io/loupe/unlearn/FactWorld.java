@@ -17,8 +17,10 @@ import java.util.Set;
  *
  * <p>Per character the rows are: one story as {@code prompt} (its first sentence) + {@code gt} (the rest), which is
  * also its {@code text}; one sentence per fact in a second wording; one QA row per fact with {@code question},
- * {@code answer}, {@code paraphrased_answer}, four {@code perturbed_answers} (the same sentence with other values of
- * the attribute), and {@code attribute} / {@code value} naming the fact (labels for probes and concept traces).
+ * {@code answer}, {@code paraphrased_answer}, four {@code perturbed_answers} (the paraphrase with other values of the
+ * attribute, as TOFU perturbs paraphrased answers: the truth ratio then compares right and wrong facts in one wording
+ * the model was not trained on), and {@code attribute} / {@code value} naming the fact (labels for probes and concept
+ * traces).
  */
 public final class FactWorld {
     /** One fact kind: its value pool and how it is said. Templates use {N} (name), {S} (She/He), {P}/{P2} (Her/His, her/his), {V} (value). */
@@ -135,7 +137,7 @@ public final class FactWorld {
                 Collections.shuffle(others, r);
                 List<String> perturbed = new ArrayList<>();
                 for (String o : others.subList(0, 4)) {
-                    perturbed.add(fill(a.answer(), c, o));
+                    perturbed.add(fill(a.paraphrase(), c, o));   // TOFU perturbs the paraphrase: only the fact differs from it
                 }
                 Map<String, Object> qa = new LinkedHashMap<>();
                 qa.put("id", c.name() + "-" + a.name() + "-qa");
