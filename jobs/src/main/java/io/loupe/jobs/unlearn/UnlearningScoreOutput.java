@@ -120,7 +120,7 @@ public final class UnlearningScoreOutput {
             Map<String, float[][]> targetFeatures = new LinkedHashMap<>(reps.get(target).get("forget").features());
             targetFeatures.putAll(reps.get(target).get("retain").features());
             ProbeStudy.Result probe = ProbeStudy.run(targetFeatures, features, forgetQa, retainQa, labels, s.probeFolds(), s.probeRidge());
-            m.put("probe", Map.of("frozen", probe.frozen(), "refit", probe.refit(), "rows", "last prompt token of each forget QA row, "
+            m.put("probe", Map.of("frozen", probe.frozen(), "refit", probe.refit(), "rows", "the token before the fact in each forget QA row's answer, "
                     + Math.min(s.probeFolds(), forgetQa.size()) + "-fold"));
             m.put("probe_frozen_max", Arrays.stream(probe.frozen()).max().orElse(Double.NaN));
             m.put("probe_refit_max", Arrays.stream(probe.refit()).max().orElse(Double.NaN));

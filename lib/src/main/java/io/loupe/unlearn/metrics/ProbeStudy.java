@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * Linear probes for the forget answers, by layer (the "a linear probe still reads it" test of unlearning). Features are
- * the residual stream at the last prompt token of each QA row; the label is the fact the answer states. The forget QA
+ * the residual stream at the token just before the fact in each QA row's answer (where the model predicts it); the label
+ * is the fact. The forget QA
  * rows are split into k folds; for each fold a {@link RidgeProbe} is trained on the retain QA rows and the other
  * forget folds, and tested on the fold's rows as the model represents them:
  * <ul>

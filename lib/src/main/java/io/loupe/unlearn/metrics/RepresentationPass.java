@@ -22,8 +22,8 @@ import java.util.Map;
  * <ul>
  *   <li>linear CKA sums per layer against each comparison model, with rows as tokens (every real token) and as
  *       examples (each example's tokens mean-pooled);</li>
- *   <li>probe features: for QA examples with a {@code value}, the model's activation at the last prompt token (the
- *       token before the answer), every layer.</li>
+ *   <li>probe features: for QA examples with a {@code value}, the model's activation at the token just before the value
+ *       in the answer (where the model predicts the fact, e.g. after "Bimo has a pet"), every layer.</li>
  * </ul>
  */
 public final class RepresentationPass {
@@ -77,7 +77,7 @@ public final class RepresentationPass {
             for (int i = 0; i < b.size(); i++) {
                 ScoreExample e = b.get(i);
                 ids.add(tok.encode(e.text()));
-                answerStart[i] = e.isQa() && e.value() != null ? QaFormat.encode(e.id(), e.question(), e.answer(), tok, -1).firstTarget() : -1;
+                answerStart[i] = e.isQa() && e.value() != null ? valueStart(tok, e, ids.get(i)) : -1;
             }
             try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager()) {
                 TokenBatch batch = TokenBatch.of(m, ids, 0);
@@ -101,6 +101,23 @@ public final class RepresentationPass {
             }
         }
         return out;
+    }
+
+    /**
+     * The index of the value's first token in the example's tokens: where the encoding of the text up to the value stops
+     * agreeing with the whole text's (-1 if the answer does not contain the value).
+     */
+    static int valueStart(PromptTokenizer tok, ScoreExample e, long[] ids) {
+        int at = e.answer().lastIndexOf(e.value());
+        if (at < 0) {
+            return -1;
+        }
+        long[] head = tok.encode(QaFormat.prompt(e.question()) + " " + e.answer().substring(0, at).stripTrailing());
+        int shared = 0;
+        while (shared < Math.min(head.length, ids.length) && head[shared] == ids[shared]) {
+            shared++;
+        }
+        return shared > 0 && shared < ids.length ? shared : -1;
     }
 
     /** {@code [layer][example][seq · d]} activations. */
