@@ -25,7 +25,7 @@ public final class Loupe implements Runnable {
     /** Runs a command line and returns its exit code; bad input prints one clear line, not a stack trace. */
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new Loupe());
-        cli.setOverwrittenOptionsAllowed(true);   // options after @conf/x.conf override the file's
+        cli.setOverwrittenOptionsAllowed(true);   // options after @conf/x.conf override the file's (ArgsFiles keeps the last of each)
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             // Bad input and a missing runtime are the user's to fix: one line, no stack trace.
             if (e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof java.io.IOException) {
@@ -48,6 +48,11 @@ public final class Loupe implements Runnable {
             }
             throw e;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(ArgsFiles.resolve(cli, args));
+        } catch (IllegalArgumentException e) {
+            cli.getErr().println("loupe: error: " + e.getMessage());
+            return 2;
+        }
     }
 }

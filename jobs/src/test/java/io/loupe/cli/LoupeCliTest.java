@@ -128,6 +128,19 @@ class LoupeCliTest {
         assertEquals(2, summary.getAsJsonObject("circuit").getAsJsonArray("nodes").size());
     }
 
+    /** Options after an @file replace the file's, list options too (picocli alone would append to a list). */
+    @Test
+    void lastOccurrenceOfAnOptionWins(@TempDir Path tmp) throws IOException {
+        picocli.CommandLine cli = new picocli.CommandLine(new Loupe());
+        Path fit = tmp.resolve("fit.conf");
+        Files.writeString(fit, "# a comment\n--k 4,8\n--width 128\n");
+        assertEquals(List.of("fit", "--width", "128", "--k", "16"), List.of(ArgsFiles.resolve(cli, "fit", "@" + fit, "--k", "16")));
+        Path study = tmp.resolve("study.conf");
+        Files.writeString(study, "--extra \"--alpha 1 --beta 2\"\n--seed 1\n");
+        assertEquals(List.of("unlearn", "study", "--extra", "--alpha 1 --beta 2", "--seed", "3"),
+                List.of(ArgsFiles.resolve(cli, "unlearn", "study", "@" + study, "--seed", "3")));
+    }
+
     @Test
     void everyCommandHasHelp() {
         for (String[] cmd : new String[][]{{"--help"}, {"forward", "--help"}, {"collect", "--help"}, {"fit", "--help"}, {"features", "--help"}, {"sparsity", "--help"}, {"circuits", "--help"}, {"make-model", "--help"}, {"make-prompts", "--help"}, {"demo", "--help"},
