@@ -14,7 +14,7 @@ import java.util.concurrent.Callable;
 
 /** {@code loupe bench <what>}: performance figures, each beside the ceiling or peer it is judged against. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; see each subcommand.",
-        subcommands = {BenchCommand.Forward.class, BenchCollect.class, BenchFit.class, BenchTrain.class, BenchCircuits.class, BenchUnlearning.class})
+        subcommands = {BenchCommand.Forward.class, BenchCollect.class, BenchFit.class, BenchTrain.class, BenchCircuits.class, BenchUnlearning.class, BenchGpu.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -19,6 +19,8 @@ final class FeaturesCommand implements Callable<Integer> {
     String checkpoint;
     @Option(names = "--top-k", defaultValue = "10", description = "Contexts kept per latent (default: ${DEFAULT-VALUE}).")
     int topK;
+    @Option(names = "--allow-incomplete", description = "Read a collect output whose run has not finished (refused by default).")
+    boolean allowIncomplete;
     @Option(names = "--master", description = "Spark master; default: spark-submit's, else " + SparkSessions.LOCAL_DEFAULT + ".")
     String master;
     @Option(names = "--out", required = true, description = "Output Parquet folder.")
@@ -26,7 +28,7 @@ final class FeaturesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        FeatureStats s = FeatureTableJob.run(SparkSessions.getOrCreate("loupe features", master), activations, checkpoint, topK, out);
+        FeatureStats s = FeatureTableJob.run(SparkSessions.getOrCreate("loupe features", master), activations, allowIncomplete, checkpoint, topK, out);
         int dead = 0;
         for (int i = 0; i < s.dSae(); i++) {
             dead += s.fires(i) == 0 ? 1 : 0;

@@ -63,6 +63,8 @@ final class FitCommand implements Callable<Integer> {
     int shuffleBufferMb;
     @Option(names = "--fail-once-at-step", defaultValue = "-1", hidden = true, description = "Fault injection for tests.")
     int failOnceAtStep;
+    @Option(names = "--allow-incomplete", description = "Fit on a collect output whose run has not finished (refused by default).")
+    boolean allowIncomplete;
     @Option(names = "--master", description = "Spark master; default: spark-submit's, else " + SparkSessions.LOCAL_DEFAULT + ".")
     String master;
     @Option(names = "--out", required = true, description = "Output folder: one checkpoint folder per dictionary, results.parquet, results.csv.")
@@ -71,7 +73,7 @@ final class FitCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SparkSession spark = SparkSessions.getOrCreate("loupe fit", master);
-        JsonObject manifest = Manifest.read(spark.sparkContext().hadoopConfiguration(), activations);
+        JsonObject manifest = Manifest.readForUse(spark.sparkContext().hadoopConfiguration(), activations, allowIncomplete);
         JsonObject stored = manifest.getAsJsonObject("hooks");
         List<FitTask> grid = new ArrayList<>();
         for (String spec : hooks) {

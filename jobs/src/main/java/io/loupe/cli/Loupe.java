@@ -19,7 +19,9 @@ public final class Loupe implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        int code = execute(args);
+        io.loupe.jobs.SparkSessions.stopIfStarted();   // executors shut down before the driver goes, not after
+        System.exit(code);
     }
 
     /** Runs a command line and returns its exit code; bad input prints one clear line, not a stack trace. */

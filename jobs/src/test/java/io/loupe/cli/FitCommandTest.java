@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -38,6 +39,27 @@ class FitCommandTest {
         }
         assertEquals(2, unknown);
         assertTrue(err.toString().contains("has no hook blocks.3.hook_resid_post"), err.toString());
+
+        // A collect stopped after one of its chunks is refused by fit and features, saying what is missing.
+        Path partial = tmp.resolve("partial");
+        assertEquals(0, Loupe.execute("collect", "--input", corpus.toString(), "--model", model, "--hooks", "blocks.2.hook_resid_post",
+                "--chunk-size", "8", "--stop-after-chunks", "1", "--out", partial.toString(), "--master", "local[2,4]"));
+        for (String[] cmd : new String[][]{{"fit", "--hook", "blocks.2.hook_resid_post", "--model", model},
+                {"features", "--checkpoint", tmp.resolve("none").toString()}}) {
+            ByteArrayOutputStream refusal = new ByteArrayOutputStream();
+            System.setErr(new PrintStream(refusal, true));
+            int code;
+            try {
+                List<String> args = new ArrayList<>(List.of(cmd));
+                args.addAll(List.of("--activations", partial.toString(), "--out", tmp.resolve("refused").toString()));
+                code = Loupe.execute(args.toArray(String[]::new));
+            } finally {
+                System.setErr(old);
+            }
+            assertEquals(2, code, cmd[0]);
+            assertTrue(refusal.toString().contains("is incomplete: the collect run that writes it committed 1 of 4 chunks")
+                    && refusal.toString().contains("--allow-incomplete"), refusal.toString());
+        }
 
         // A two-point grid: two Spark tasks, two checkpoints, one results table.
         Path out = tmp.resolve("sweep");

@@ -46,6 +46,10 @@ public final class CollectJob {
         }
     }
 
+    private static final String SUCCESS = "_SUCCESS";
+    /** Hadoop's switch for the committer's _SUCCESS marker; a write option reaches the job's Hadoop configuration. */
+    private static final String MARK_SUCCESS = "mapreduce.fileoutputcommitter.marksuccessfuljobs";
+
     private CollectJob() {
     }
 
@@ -91,6 +95,11 @@ public final class CollectJob {
         CollectProgress progress = new CollectProgress(n, counters);
         sc.addSparkListener(progress);
         try {
+            // Incomplete from the start: a run killed before its first commit must not leave an old "complete" behind.
+            fs.mkdirs(out);
+            fs.delete(new Path(out, SUCCESS), false);
+            recordProgress(manifest, prior, counters, 0, chunks);
+            new Manifest(manifest).write(fs, out);
             for (int c = 0; c < chunks && (o.stopAfterChunks() < 0 || c < o.stopAfterChunks()); c++) {
                 Dataset<Row> chunk = chunks == 1 ? todo : todo.filter(pmod(hash(col("id")), lit(chunks)).equalTo(c));
                 sc.setJobDescription("loupe collect: chunk " + (c + 1) + "/" + chunks);
@@ -100,16 +109,13 @@ public final class CollectJob {
                         .write().mode(SaveMode.Append).partitionBy("hook")
                         .option("compression", o.parquetCodec())
                         .option("parquet.enable.dictionary#values", "false")   // float bytes never repeat; a dictionary only costs
+                        .option(MARK_SUCCESS, "false")   // _SUCCESS comes once, after the last chunk
                         .parquet(o.out());
-                JsonObject counts = new JsonObject();
-                counts.addProperty("examples", (prior != null ? prior.count("examples") : 0) + counters.examples().value());
-                counts.addProperty("tokens", (prior != null ? prior.count("tokens") : 0) + counters.tokens().value());
-                counts.addProperty("rows", (prior != null ? prior.count("rows") : 0) + counters.rows().value());
-                manifest.add("counts", counts);
-                manifest.addProperty("chunks_committed_this_run", c + 1);
-                manifest.addProperty("chunks_this_run", chunks);
-                manifest.addProperty("updated_at", Instant.now().toString());
+                recordProgress(manifest, prior, counters, c + 1, chunks);
                 new Manifest(manifest).write(fs, out);
+            }
+            if (manifest.get(Manifest.COMPLETE).getAsBoolean()) {
+                fs.create(new Path(out, SUCCESS), true).close();
             }
         } finally {
             sc.removeSparkListener(progress);
@@ -121,6 +127,19 @@ public final class CollectJob {
         return new Summary(counters.examples().value(), counters.tokens().value(), counters.rows().value(), bytes, values, in.skipped(),
                 resumed, chunks, (System.nanoTime() - start) / 1e9, counters.forwardNanos().value() / 1e9,
                 counters.encodeNanos().value() / 1e9, progress.collectTaskSeconds());
+    }
+
+    /** The manifest's progress after {@code committed} of {@code chunks} chunks: counts so far, and complete only after the last. */
+    private static void recordProgress(JsonObject manifest, Manifest prior, CollectPartition.Counters counters, int committed, int chunks) {
+        JsonObject counts = new JsonObject();
+        counts.addProperty("examples", (prior != null ? prior.count("examples") : 0) + counters.examples().value());
+        counts.addProperty("tokens", (prior != null ? prior.count("tokens") : 0) + counters.tokens().value());
+        counts.addProperty("rows", (prior != null ? prior.count("rows") : 0) + counters.rows().value());
+        manifest.add("counts", counts);
+        manifest.addProperty("chunks_committed_this_run", committed);
+        manifest.addProperty("chunks_this_run", chunks);
+        manifest.addProperty(Manifest.COMPLETE, committed == chunks);
+        manifest.addProperty("updated_at", Instant.now().toString());
     }
 
     private static void prepareOutput(CollectOptions o, FileSystem fs, Path out, boolean exists, Manifest prior) throws IOException {

@@ -14,7 +14,10 @@ import java.nio.charset.StandardCharsets;
 /**
  * {@code _loupe.json} at the dataset root: what the dataset holds (model, hooks, widths, dtype, the
  * encoding of {@code values}), the run's settings, and its progress (committed chunks and counts).
- * Rewritten after every committed chunk, atomically (write, then rename).
+ * Rewritten before the first chunk and after every committed chunk, atomically (write, then rename).
+ * {@code "complete": false} until the run's last chunk has committed, so a killed or stopped collect never
+ * looks whole; readers refuse such a dataset unless told {@code --allow-incomplete}. Spark's {@code _SUCCESS}
+ * marker follows the same rule: it is written only when the dataset is complete.
  */
 public final class Manifest {
     static final String NAME = "_loupe.json";
@@ -45,6 +48,36 @@ public final class Manifest {
         }
         return m.json;
     }
+
+    /**
+     * The manifest of a dataset a job is about to read: refused, saying what is missing, when the collect run
+     * that made it has not finished, unless {@code allowIncomplete}.
+     */
+    public static JsonObject readForUse(org.apache.hadoop.conf.Configuration conf, String dataset, boolean allowIncomplete) throws IOException {
+        JsonObject json = read(conf, dataset);
+        String missing = missing(json);
+        if (missing != null && !allowIncomplete) {
+            throw new IllegalArgumentException(dataset + " is incomplete: " + missing + ". Finish it with collect --mode resume, or pass"
+                    + " --allow-incomplete to use the rows it has");
+        }
+        return json;
+    }
+
+    /** What an incomplete dataset lacks, or null when it is complete. */
+    static String missing(JsonObject json) {
+        if (!json.has(COMPLETE)) {
+            return "its " + NAME + " has no \"" + COMPLETE + "\" flag (written by a Loupe that did not record one)";
+        }
+        if (json.get(COMPLETE).getAsBoolean()) {
+            return null;
+        }
+        long done = json.has("chunks_committed_this_run") ? json.get("chunks_committed_this_run").getAsLong() : 0;
+        long all = json.has("chunks_this_run") ? json.get("chunks_this_run").getAsLong() : 0;
+        return "the collect run that writes it committed " + done + " of " + all + " chunks (" + json.getAsJsonObject("counts").get("examples")
+                + " examples so far)";
+    }
+
+    static final String COMPLETE = "complete";
 
     JsonObject json() {
         return json;

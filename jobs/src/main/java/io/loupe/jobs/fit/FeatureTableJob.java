@@ -38,8 +38,9 @@ public final class FeatureTableJob {
     private FeatureTableJob() {
     }
 
-    public static FeatureStats run(SparkSession spark, String activations, String checkpoint, int topK, String out) throws IOException {
+    public static FeatureStats run(SparkSession spark, String activations, boolean allowIncomplete, String checkpoint, int topK, String out) throws IOException {
         var conf = spark.sparkContext().hadoopConfiguration();
+        JsonObject manifest = io.loupe.jobs.collect.Manifest.readForUse(conf, activations, allowIncomplete);
         Path ckpt = new Path(checkpoint);
         FileSystem fs = ckpt.getFileSystem(conf);
         JsonObject cfgJson;
@@ -48,7 +49,6 @@ public final class FeatureTableJob {
         }
         SaeConfig cfg = new Gson().fromJson(cfgJson.get("loupe_config"), SaeConfig.class);
         String hook = cfgJson.get("hook_name").getAsString();
-        JsonObject manifest = io.loupe.jobs.collect.Manifest.read(conf, activations);
         ValueDtype dtype = ValueDtype.parse(manifest.get("dtype").getAsString());
         String localCkpt = fs.makeQualified(ckpt).toString();
         Dataset<Row> rows = spark.read().parquet(activations).filter(col("hook").equalTo(hook)).select("example_id", "position", "values");

@@ -142,6 +142,12 @@ class CollectJobTest {
         CollectJob.Summary first = CollectJob.run(spark, options(prompts(), out, ValueDtype.FLOAT32, "error", -1, 1, 2, 0, HOOKS));
         assertEquals(2, first.chunks());
         assertTrue(first.examples() > 0 && first.examples() < 4);
+        // The partial dataset says so, has no _SUCCESS, and readers refuse it unless allowed.
+        var hconf = new org.apache.hadoop.conf.Configuration();
+        assertIncomplete(hconf, out, "committed 1 of 2 chunks");
+        assertEquals(first.examples(), Manifest.readForUse(hconf, out.toString(), true).getAsJsonObject("counts").get("examples").getAsLong());
+        assertTrue(Manifest.readForUse(hconf, clean.toString(), false).get("complete").getAsBoolean());
+        assertTrue(Files.exists(clean.resolve("_SUCCESS")));
         var e = assertThrows(IllegalArgumentException.class, () -> CollectJob.run(spark, options(out, ValueDtype.FLOAT32)));
         assertTrue(e.getMessage().contains("--mode overwrite") && e.getMessage().contains("--mode resume"), e.getMessage());
         var other = assertThrows(IllegalArgumentException.class, () -> CollectJob.run(spark,
@@ -151,6 +157,8 @@ class CollectJobTest {
         assertEquals(4 - first.examples(), rest.examples());
         assertEquals(first.examples(), rest.resumedExamples());
         assertEquals(canonical(clean), canonical(out));
+        assertTrue(Manifest.readForUse(hconf, out.toString(), false).get("complete").getAsBoolean(), "the resumed run flips it when done");
+        assertTrue(Files.exists(out.resolve("_SUCCESS")));
         CollectJob.Summary again = CollectJob.run(spark, options(prompts(), out, ValueDtype.FLOAT32, "resume", -1, -1, 2, 0, HOOKS));
         assertEquals(0, again.examples());
         assertEquals(canonical(clean), canonical(out));
@@ -158,6 +166,13 @@ class CollectJobTest {
         assertEquals(canonical(clean), canonical(out));
         var counts = Manifest.read(new org.apache.hadoop.conf.Configuration(), out.toString()).getAsJsonObject("counts");
         assertEquals(over.tokens(), counts.get("tokens").getAsLong(), "an overwrite counts only what it wrote, not the replaced run's rows too");
+    }
+
+    private static void assertIncomplete(org.apache.hadoop.conf.Configuration hconf, Path out, String says) throws IOException {
+        assertEquals(false, Manifest.read(hconf, out.toString()).get("complete").getAsBoolean());
+        assertTrue(Files.notExists(out.resolve("_SUCCESS")), "no _SUCCESS on a partial dataset");
+        var refused = assertThrows(IllegalArgumentException.class, () -> Manifest.readForUse(hconf, out.toString(), false));
+        assertTrue(refused.getMessage().contains(says) && refused.getMessage().contains("--allow-incomplete"), refused.getMessage());
     }
 
     @Test
