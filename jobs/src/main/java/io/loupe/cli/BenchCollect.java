@@ -30,11 +30,8 @@ final class BenchCollect implements Callable<Integer> {
     @Option(names = "--hooks", defaultValue = "blocks.3.hook_resid_post,blocks.5.mlp.hook_post", description = "Hooks (default: ${DEFAULT-VALUE}).")
     String hooks;
 
-    @Override
-    public Integer call() throws Exception {
-        Path dir = Workspace.out("bench");
-        Path model = Workspace.benchModel25m();
-        Path prompts = dir.resolve("collect-prompts-" + examples + ".jsonl");
+    /** {@code examples} prompts of BOS and 255 random tokens of the 512-token vocabulary (ids 3..511), seeded. */
+    static void writeRandomPrompts(Path file, int examples) throws java.io.IOException {
         StringBuilder sb = new StringBuilder();
         Random rnd = new Random(0);
         for (int i = 0; i < examples; i++) {
@@ -44,7 +41,15 @@ final class BenchCollect implements Callable<Integer> {
             }
             sb.append("]}\n");
         }
-        Files.writeString(prompts, sb);
+        Files.writeString(file, sb);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = Workspace.out("bench");
+        Path model = Workspace.benchModel25m();
+        Path prompts = dir.resolve("collect-prompts-" + examples + ".jsonl");
+        writeRandomPrompts(prompts, examples);
         SparkSession spark = SparkSessions.getOrCreate("loupe bench collect", master);
         // Warm-up: loads the model into this JVM and compiles the hot paths, so the figures below are steady state.
         CollectJob.run(spark, new CollectOptions(prompts.toString(), "json", model.toString(), List.of(hooks.split(",")),

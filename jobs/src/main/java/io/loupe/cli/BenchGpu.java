@@ -14,13 +14,11 @@ import picocli.CommandLine.Option;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
 
 /**
@@ -70,16 +68,7 @@ final class BenchGpu implements Callable<Integer> {
     private static DeviceAgreement.Check collect(Path model, String other) throws Exception {
         Path dir = Workspace.out("bench");
         Path prompts = dir.resolve("gpu-check-prompts.jsonl");
-        StringBuilder sb = new StringBuilder();
-        Random rnd = new Random(0);
-        for (int i = 0; i < 32; i++) {
-            sb.append("{\"id\": \"g").append(i).append("\", \"token_ids\": [1");
-            for (int t = 1; t < 256; t++) {
-                sb.append(", ").append(3 + rnd.nextInt(509));
-            }
-            sb.append("]}\n");
-        }
-        Files.writeString(prompts, sb);
+        BenchCollect.writeRandomPrompts(prompts, 32);
         SparkSession spark = SparkSessions.getOrCreate("loupe bench gpu", "local[1]");
         List<String> hooks = List.of("blocks.3.hook_resid_post", "blocks.5.mlp.hook_post");
         double[] rates = new double[2];

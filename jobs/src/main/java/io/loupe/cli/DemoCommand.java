@@ -32,7 +32,8 @@ import java.util.concurrent.Callable;
         description = {"Runs the pipeline on the embedded default: forward (logits + hooks to safetensors), a greedy continuation,",
                 "make-prompts (a corpus sampled from the model), collect (activations to Parquet, Spark local mode) and fit (a TopK",
                 "dictionary, evaluated on held-out texts), sparsity (PPL-1%%), circuits (induction, both patching methods) and",
-                "train (a short fine-tune with a checkpoint series).",
+                "train (a short fine-tune with a checkpoint series), and unlearning (a fact fixture, target and retrain models,",
+                "one unlearning method, the score).",
                 "Uses the trained stories260k model in models/ (or ../shared), else a generated random model (and says which)."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Model directory (default: models/stories260k in the checkout).")
@@ -111,6 +112,21 @@ final class DemoCommand implements Callable<Integer> {
         step(Loupe.execute("train", "--model", modelDir.toString(), "--corpus", stories.toString(), "--context-size", "64", "--batch-size", "8",
                 "--steps", "30", "--lr", "5e-4", "--checkpoints", "3", "--eval-fraction", "0.1", "--out", trainOut.toString()), "train");
 
+        Path unlearning = dir.resolve("unlearning");
+        String data = unlearning.resolve("data").toString(), models = unlearning.resolve("models").toString();
+        Console.info("demo: unlearning, a fixture of 8 invented characters, target and retrain models, NPO with a retain term, the score -> "
+                + unlearning);
+        step(Loupe.execute("make-unlearning-data", "--model", modelDir.toString(), "--characters", "8", "--forget-fraction", "0.25",
+                "--holdout-fraction", "0.25", "--out", data), "make-unlearning-data");
+        String forget = data + "/forget.jsonl", retain = data + "/retain.jsonl";
+        step(Loupe.execute("unlearn", "prepare", "--model", modelDir.toString(), "--forget", forget, "--retain", retain, "--steps", "60",
+                "--batch-size", "8", "--out", models), "unlearn prepare");
+        step(Loupe.execute("unlearn", "--target", models + "/target", "--forget", forget, "--retain", retain, "--method", "npo_rt", "--lr", "1e-3",
+                "--steps", "10", "--batch-size", "4", "--out", unlearning.resolve("unlearned").toString()), "unlearn");
+        step(Loupe.execute("unlearning", "score", "--models", unlearning.resolve("unlearned/npo_rt_lr0.001_steps10").toString(), "--target",
+                models + "/target", "--retrain", models + "/retrain", "--forget", forget, "--retain", retain, "--holdout", data + "/holdout.jsonl",
+                "--relearn-steps", "5", "--probe-folds", "3", "--out", unlearning.resolve("score").toString()), "unlearning score");
+
         System.out.println();
         System.out.println("outputs:");
         System.out.println("  model        " + modelDir);
@@ -122,6 +138,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  sparsity     " + sparsityOut + "/summary.json  (per layer: nonzero fraction, threshold, activation ratio)");
         System.out.println("  circuits     " + circuitsOut + "  (scores.parquet, summary.json, plots/*.png)");
         System.out.println("  train        " + trainOut + "  (<run>/step<N> Hugging Face checkpoints, runs.parquet, summary.json, plots/loss.png)");
+        System.out.println("  unlearning   " + unlearning + "/score  (leaderboard.csv, summary.json, examples.parquet, plots/*.png)");
         return 0;
     }
 

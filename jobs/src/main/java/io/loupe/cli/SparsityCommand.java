@@ -54,7 +54,7 @@ final class SparsityCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Target target;
-    @Option(names = "--tolerance", defaultValue = "0.004", description = "PPL-p%: bisect the CETT target to this width (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--tolerance", defaultValue = "0.004", description = "PPL-p%%: bisect the CETT target to this width (default: ${DEFAULT-VALUE}).")
     double tolerance;
     @Option(names = "--eps", defaultValue = "0", description = "|x| > eps counts as active (default: ${DEFAULT-VALUE}).")
     double eps;

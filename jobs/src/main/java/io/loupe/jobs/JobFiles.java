@@ -7,6 +7,8 @@ import org.apache.hadoop.fs.Path;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Small file operations every job's driver or task does on Hadoop paths (local, HDFS, S3, DBFS). */
 public final class JobFiles {
@@ -25,6 +27,31 @@ public final class JobFiles {
         try (var os = file.getFileSystem(conf).create(file, true)) {
             os.write(json.getBytes(StandardCharsets.UTF_8));
         }
+    }
+
+    /**
+     * Writes one CSV file (RFC 4180: a header line, fields quoted when they hold a comma, quote or line break; NaN and
+     * null as empty fields), replacing it: one file a spreadsheet opens, not a folder of Spark part files.
+     */
+    public static void writeCsv(Configuration conf, Path file, List<String> header, List<List<Object>> rows) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        csvLine(sb, new ArrayList<>(header));
+        rows.forEach(r -> csvLine(sb, r));
+        try (var os = file.getFileSystem(conf).create(file, true)) {
+            os.write(sb.toString().getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    private static void csvLine(StringBuilder sb, List<?> fields) {
+        for (int i = 0; i < fields.size(); i++) {
+            Object v = fields.get(i);
+            String s = v == null || (v instanceof Double d && d.isNaN()) || (v instanceof Float f && f.isNaN()) ? "" : v.toString();
+            if (s.indexOf(',') >= 0 || s.indexOf('"') >= 0 || s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0) {
+                s = '"' + s.replace("\"", "\"\"") + '"';
+            }
+            sb.append(i == 0 ? "" : ",").append(s);
+        }
+        sb.append('\n');
     }
 
     /**

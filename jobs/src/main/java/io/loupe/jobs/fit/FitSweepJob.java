@@ -89,8 +89,16 @@ public final class FitSweepJob {
                 scalars.add(f.name());
             }
         }
-        table.select(scalars.stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new)).coalesce(1).write()
-                .mode(SaveMode.Overwrite).option("header", "true").csv(qualifiedOut + "/results.csv");
+        List<List<Object>> csvRows = new ArrayList<>();
+        for (Row r : table.select(scalars.stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new)).collectAsList()) {
+            List<Object> v = new ArrayList<>();
+            for (int i = 0; i < r.length(); i++) {
+                v.add(r.get(i));
+            }
+            csvRows.add(v);
+        }
+        io.loupe.jobs.JobFiles.writeCsv(spark.sparkContext().hadoopConfiguration(), new org.apache.hadoop.fs.Path(qualifiedOut, "results.csv"), scalars,
+                csvRows);
         return results;
     }
 

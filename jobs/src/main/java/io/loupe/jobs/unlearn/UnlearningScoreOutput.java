@@ -185,20 +185,18 @@ public final class UnlearningScoreOutput {
 
     /** One CSV file (not a folder of part files): a header and one row per model. */
     static void writeLeaderboard(Configuration conf, Path file, Map<String, Map<String, Object>> summaries) throws IOException {
-        StringBuilder sb = new StringBuilder("model,role");
-        LEADERBOARD.forEach(c -> sb.append(',').append(c));
-        sb.append('\n');
+        List<String> header = new ArrayList<>(List.of("model", "role"));
+        header.addAll(LEADERBOARD);
+        List<List<Object>> rows = new ArrayList<>();
         for (var e : summaries.entrySet()) {
-            sb.append(e.getKey()).append(',').append(e.getValue().get("role"));
-            for (String c : LEADERBOARD) {
+            List<Object> row = new ArrayList<>(List.of(e.getKey(), e.getValue().get("role")));
+            for (String c : LEADERBOARD) {   // six significant digits: a table people read
                 Object v = e.getValue().get(c);
-                sb.append(',').append(v == null ? "" : v instanceof Double d ? (Double.isNaN(d) ? "" : String.format("%.6g", d)) : v.toString());
+                row.add(v instanceof Double d && !d.isNaN() ? String.format("%.6g", d) : v);
             }
-            sb.append('\n');
+            rows.add(row);
         }
-        try (var os = file.getFileSystem(conf).create(file, true)) {
-            os.write(sb.toString().getBytes(StandardCharsets.UTF_8));
-        }
+        io.loupe.jobs.JobFiles.writeCsv(conf, file, header, rows);
     }
 
     private static void plots(Configuration conf, String out, Map<String, Map<String, Object>> summaries, double[] minK) throws IOException {
