@@ -119,6 +119,9 @@ final class FitCommand implements Callable<Integer> {
             Console.info(String.format("fit: %s  FVU %.4f  L0 %.1f  dead %s  dense %s  CE recovered %.3f  KL %.4f", r.get("name"),
                     num(r.get("fvu")), num(r.get("mean_l0")), fmt(r.get("dead_latents")), fmt(r.get("dense_latents")),
                     num(r.get("ce_loss_recovered")), num(r.get("kl_to_clean"))));
+            if (r.get("warnings") instanceof List<?> warnings) {
+                warnings.forEach(w -> Console.info("fit: WARNING " + r.get("name") + ": " + w));
+            }
         }
         Console.info(String.format("fit: %d dictionaries in %.1f s; results in %s/results.parquet and results.csv", results.size(),
                 (System.nanoTime() - start) / 1e9, out));

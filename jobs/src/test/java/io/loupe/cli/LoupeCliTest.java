@@ -147,7 +147,7 @@ class LoupeCliTest {
                 {"bench", "--help"}, {"bench", "forward", "--help"}, {"bench", "collect", "--help"}, {"bench", "fit", "--help"},
                 {"bench", "circuits", "--help"}, {"bench", "train", "--help"}, {"bench", "unlearning", "--help"}, {"train", "--help"},
                 {"make-unlearning-data", "--help"}, {"unlearn", "--help"}, {"unlearn", "prepare", "--help"}, {"unlearn", "study", "--help"},
-                {"unlearning", "--help"}, {"unlearning", "score", "--help"}}) {
+                {"unlearning", "--help"}, {"unlearning", "score", "--help"}, {"fit-laws", "--help"}, {"bench", "gpu", "--help"}}) {
             Run r = run(cmd);
             assertEquals(0, r.code(), String.join(" ", cmd));
             assertTrue(r.out().contains("Usage: loupe"), r.out());

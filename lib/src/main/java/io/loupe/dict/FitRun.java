@@ -192,6 +192,7 @@ public final class FitRun {
         metrics.put("mean_l0", SaeMetrics.meanL0(f));
         metrics.put("dead_latents", SaeMetrics.dead(freq));
         metrics.put("dense_latents", SaeMetrics.dense(freq, 0.1));
+        metrics.put("warnings", SaeMetrics.warnings((double) metrics.get("fvu"), (int) metrics.get("dead_latents"), cfg.dSae()));
         metrics.put("density_histogram_log10", Map.of("lo", -6, "bins", 12, "counts", SaeMetrics.densityHistogram(freq, -6, 12)));
         if (model != null) {
             SpliceEval.Result ce = SpliceEval.evaluate(model, sae, hook, target == null ? hook : target, evalTokens.values().stream()

@@ -71,4 +71,20 @@ public final class SaeMetrics {
         }
         return h;
     }
+
+    /**
+     * What a user must hear about a fitted dictionary: FVU above 0.5 (it explains under half the variance: too strong a
+     * sparsity penalty, too few steps or too high a learning rate), or more than half its latents dead. Empty when neither.
+     */
+    public static java.util.List<String> warnings(double fvu, long dead, int dSae) {
+        java.util.List<String> w = new java.util.ArrayList<>();
+        if (!(fvu <= 0.5)) {
+            w.add(String.format("FVU %.3f > 0.5: the dictionary explains under half the variance (lower the sparsity penalty, train longer"
+                    + " or lower the learning rate)", fvu));
+        }
+        if (2 * dead > dSae) {
+            w.add(String.format("%d of %d latents dead (more than half)", dead, dSae));
+        }
+        return w;
+    }
 }

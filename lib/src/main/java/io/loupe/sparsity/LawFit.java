@@ -1,14 +1,6 @@
 package io.loupe.sparsity;
 
-import org.apache.commons.math3.fitting.leastsquares.LeastSquaresBuilder;
-import org.apache.commons.math3.fitting.leastsquares.LeastSquaresOptimizer;
-import org.apache.commons.math3.fitting.leastsquares.LevenbergMarquardtOptimizer;
-import org.apache.commons.math3.fitting.leastsquares.MultivariateJacobianFunction;
-import org.apache.commons.math3.linear.Array2DRowRealMatrix;
-import org.apache.commons.math3.linear.ArrayRealVector;
-import org.apache.commons.math3.linear.RealMatrix;
-import org.apache.commons.math3.linear.RealVector;
-import org.apache.commons.math3.util.Pair;
+import io.loupe.stats.LeastSquares;
 
 /**
  * Sparsity laws (Luo et al. 2024): activation ratio A against training tokens D (billions), fitted by
@@ -17,7 +9,7 @@ import org.apache.commons.math3.util.Pair;
  * ReLU form: A(D) = exp(−c·D^α + b) + A0      parameters (c, α, b, A0)
  * SiLU form: A(D) = −c·D^(−α) + A0            parameters (c, α, A0)
  * </pre>
- * Standard errors are the square roots of the diagonal of σ²(JᵀJ)⁻¹ with σ² = RSS / (m − p).
+ * Standard errors as {@link LeastSquares} gives them.
  */
 public final class LawFit {
     /** Fitted parameters (in the order above), their standard errors, and the mean squared residual. */
@@ -74,34 +66,14 @@ public final class LawFit {
         if (d.length != a.length || d.length <= start.length) {
             throw new IllegalArgumentException("need more points than parameters (" + start.length + "), with D and A of equal length");
         }
-        for (double x : d) {
-            if (!(x > 0)) {
-                throw new IllegalArgumentException("training tokens D must be > 0, got " + x);
+        double[][] x = new double[d.length][];
+        for (int i = 0; i < d.length; i++) {
+            if (!(d[i] > 0)) {
+                throw new IllegalArgumentException("training tokens D must be > 0, got " + d[i]);
             }
+            x[i] = new double[]{d[i]};
         }
-        int m = d.length, p = start.length;
-        MultivariateJacobianFunction model = point -> {
-            double[] params = point.toArray();
-            RealVector value = new ArrayRealVector(m);
-            RealMatrix jac = new Array2DRowRealMatrix(m, p);
-            for (int i = 0; i < m; i++) {
-                double[] e = law.eval(params, d[i]);
-                value.setEntry(i, e[0]);
-                for (int j = 0; j < p; j++) {
-                    jac.setEntry(i, j, e[j + 1]);
-                }
-            }
-            return new Pair<>(value, jac);
-        };
-        LeastSquaresOptimizer.Optimum opt = new LevenbergMarquardtOptimizer().optimize(new LeastSquaresBuilder()
-                .start(start).model(model).target(a).maxEvaluations(100_000).maxIterations(100_000).build());
-        double rss = opt.getResiduals().dotProduct(opt.getResiduals());
-        double sigma2 = rss / (m - p);
-        RealMatrix cov = opt.getCovariances(1e-14);
-        double[] se = new double[p];
-        for (int j = 0; j < p; j++) {
-            se[j] = Math.sqrt(sigma2 * cov.getEntry(j, j));
-        }
-        return new Result(form, opt.getPoint().toArray(), se, rss / m);
+        LeastSquares.Fit f = LeastSquares.fit(x, a, start, (p, xi) -> law.eval(p, xi[0]));
+        return new Result(form, f.params(), f.stdErrors(), f.mse());
     }
 }

@@ -37,4 +37,14 @@ class SaeMetricsTest {
         long[] h = SaeMetrics.densityHistogram(new float[]{0f, 1e-5f, 2e-4f, 5e-3f, 0.05f, 1f}, -4, 4);
         assertArrayEquals(new long[]{2, 1, 1, 1}, h);                       // 1e-5 clamps into bin 0; the dead latent is not counted
     }
+
+    @Test
+    void warningsForAPoorFitOrMostlyDeadLatents() {
+        assertEquals(java.util.List.of(), SaeMetrics.warnings(0.5, 8, 16), "at both boundaries: no warning");
+        var w = SaeMetrics.warnings(0.93, 9, 16);
+        assertEquals(2, w.size(), w.toString());
+        assertTrue(w.get(0).startsWith("FVU 0.930 > 0.5"), w.get(0));
+        assertEquals("9 of 16 latents dead (more than half)", w.get(1));
+        assertEquals(1, SaeMetrics.warnings(Double.NaN, 0, 16).size(), "an undefined FVU is not a good one");
+    }
 }

@@ -85,7 +85,7 @@ public final class FitSweepJob {
         table.coalesce(1).write().mode(SaveMode.Overwrite).parquet(qualifiedOut + "/results.parquet");
         List<String> scalars = new ArrayList<>();
         for (var f : table.schema().fields()) {
-            if (!(f.dataType() instanceof org.apache.spark.sql.types.StructType)) {
+            if (!(f.dataType() instanceof org.apache.spark.sql.types.StructType) && !(f.dataType() instanceof org.apache.spark.sql.types.ArrayType)) {
                 scalars.add(f.name());
             }
         }
