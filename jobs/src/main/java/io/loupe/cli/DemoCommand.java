@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Runs the pipeline on the embedded default: forward (logits + hooks to safetensors), a greedy continuation,",
                 "make-prompts (a corpus sampled from the model), collect (activations to Parquet, Spark local mode) and fit (a TopK",
-                "dictionary, evaluated on held-out texts), sparsity (PPL-1%%), circuits (induction, both patching methods) and",
+                "dictionary, evaluated on held-out texts), a 4-width sweep with fit-laws, sparsity (PPL-1%%), circuits (induction, both patching methods) and",
                 "train (a short fine-tune with a checkpoint series), and unlearning (a fact fixture, target and retrain models,",
                 "one unlearning method, the score).",
                 "Uses the trained stories260k model in models/ (or ../shared), else a generated random model (and says which)."})
@@ -98,6 +98,12 @@ final class DemoCommand implements Callable<Integer> {
         Console.info(String.format("demo: fit: FVU %.3f, L0 %.1f, CE loss recovered %.3f on held-out texts", r.get("fvu"), r.get("mean_l0"),
                 r.get("ce_loss_recovered")));
 
+        Path lawsOut = dir.resolve("fit-sweep");
+        Console.info("demo: a TopK sweep over 4 widths (Spark tasks), then fit-laws fits L(n) = a n^-b + c -> " + lawsOut);
+        step(Loupe.execute("fit", "--activations", activations.toString(), "--hook", hook, "--model", modelDir.toString(), "--width",
+                "32,64,128,256", "--k", "8", "--steps", "200", "--batch-size", "256", "--out", lawsOut.toString()), "fit sweep");
+        step(Loupe.execute("fit-laws", "--results", lawsOut.toString()), "fit-laws");
+
         Path sparsityOut = dir.resolve("sparsity");
         Console.info("demo: sparsity at PPL-1% over the sampled corpus -> " + sparsityOut);
         step(Loupe.execute("sparsity", "--model", modelDir.toString(), "--prompts", stories.toString(), "--ppl-p", "0.01",
@@ -135,6 +141,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  corpus       " + stories + "  (sampled from the model)");
         System.out.println("  activations  " + activations + "  (Parquet by hook=...; _loupe.json says how values are encoded)");
         System.out.println("  dictionary   " + fitOut + "/" + task.name() + "  (sae_weights.safetensors, cfg.json, metrics.json)");
+        System.out.println("  fit-laws     " + lawsOut + "/scaling.json  (the latents law of the sweep; plots/scaling_*.png)");
         System.out.println("  sparsity     " + sparsityOut + "/summary.json  (per layer: nonzero fraction, threshold, activation ratio)");
         System.out.println("  circuits     " + circuitsOut + "  (scores.parquet, summary.json, plots/*.png)");
         System.out.println("  train        " + trainOut + "  (<run>/step<N> Hugging Face checkpoints, runs.parquet, summary.json, plots/loss.png)");

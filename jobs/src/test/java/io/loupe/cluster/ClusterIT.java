@@ -44,7 +44,7 @@ class ClusterIT {
 
     @BeforeAll
     void start() throws Exception {
-        deleteTree(work);
+        LocalCluster.deleteTree(work);
         Files.createDirectories(work);
         cluster = LocalCluster.start(work.resolve("cluster"), 2);
         corpus = work.resolve("stories.jsonl");
@@ -187,14 +187,6 @@ class ClusterIT {
             return Files.exists(m) ? JsonParser.parseString(Files.readString(m)).getAsJsonObject().get("chunks_committed_this_run").getAsLong() : 0;
         } catch (IOException | RuntimeException e) {
             return 0;   // being replaced this instant
-        }
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (Files.exists(p)) {
-            try (var w = Files.walk(p)) {
-                w.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-            }
         }
     }
 }

@@ -88,10 +88,17 @@ final class LocalCluster implements AutoCloseable {
         if (Files.isDirectory(work)) {
             try (var s = Files.walk(work, 2)) {
                 for (Path app : s.filter(p -> p.getFileName().toString().startsWith("app-")).toList()) {
-                    try (var w = Files.walk(app)) {
-                        w.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-                    }
+                    deleteTree(app);
                 }
+            }
+        }
+    }
+
+    /** Deletes a folder and everything in it, if it exists. */
+    static void deleteTree(Path p) throws IOException {
+        if (Files.exists(p)) {
+            try (var w = Files.walk(p)) {
+                w.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
         }
     }
