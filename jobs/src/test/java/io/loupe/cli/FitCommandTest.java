@@ -3,9 +3,7 @@ package io.loupe.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,18 +25,10 @@ class FitCommandTest {
         assertEquals(0, Loupe.execute("collect", "--input", corpus.toString(), "--model", model,
                 "--hooks", "blocks.2.hook_resid_post,blocks.1.hook_resid_mid,blocks.1.hook_mlp_out", "--out", acts.toString(), "--master", "local[2,4]"));
 
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        System.setErr(new PrintStream(err, true));
-        int unknown;
-        try {
-            unknown = Loupe.execute("fit", "--activations", acts.toString(), "--hook", "blocks.3.hook_resid_post", "--model", model, "--out",
-                    tmp.resolve("x").toString());
-        } finally {
-            System.setErr(old);
-        }
-        assertEquals(2, unknown);
-        assertTrue(err.toString().contains("has no hook blocks.3.hook_resid_post"), err.toString());
+        CliRun unknown = CliRun.of("fit", "--activations", acts.toString(), "--hook", "blocks.3.hook_resid_post", "--model", model, "--out",
+                tmp.resolve("x").toString());
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("has no hook blocks.3.hook_resid_post"), unknown.err());
 
         // A collect stopped after one of its chunks is refused by fit and features, saying what is missing.
         Path partial = tmp.resolve("partial");
@@ -46,19 +36,12 @@ class FitCommandTest {
                 "--chunk-size", "8", "--stop-after-chunks", "1", "--out", partial.toString(), "--master", "local[2,4]"));
         for (String[] cmd : new String[][]{{"fit", "--hook", "blocks.2.hook_resid_post", "--model", model},
                 {"features", "--checkpoint", tmp.resolve("none").toString()}}) {
-            ByteArrayOutputStream refusal = new ByteArrayOutputStream();
-            System.setErr(new PrintStream(refusal, true));
-            int code;
-            try {
-                List<String> args = new ArrayList<>(List.of(cmd));
-                args.addAll(List.of("--activations", partial.toString(), "--out", tmp.resolve("refused").toString()));
-                code = Loupe.execute(args.toArray(String[]::new));
-            } finally {
-                System.setErr(old);
-            }
-            assertEquals(2, code, cmd[0]);
-            assertTrue(refusal.toString().contains("is incomplete: the collect run that writes it committed 1 of 4 chunks")
-                    && refusal.toString().contains("--allow-incomplete"), refusal.toString());
+            List<String> args = new ArrayList<>(List.of(cmd));
+            args.addAll(List.of("--activations", partial.toString(), "--out", tmp.resolve("refused").toString()));
+            CliRun refusal = CliRun.of(args.toArray(String[]::new));
+            assertEquals(2, refusal.code(), cmd[0]);
+            assertTrue(refusal.err().contains("is incomplete: the collect run that writes it committed 1 of 4 chunks")
+                    && refusal.err().contains("--allow-incomplete"), refusal.err());
         }
 
         // A two-point grid: two Spark tasks, two checkpoints, one results table.
@@ -134,23 +117,9 @@ class FitCommandTest {
                 Files.readAllBytes(tmp.resolve("killed").resolve(name).resolve("sae_weights.safetensors"))), "resumed weights differ");
         assertTrue(!Files.exists(tmp.resolve("killed").resolve(name).resolve("_resume")), "the resume state goes once the run is complete");
 
-        Run wrongOrder = runQuiet("fit", "--activations", acts.toString(), "--hook", "blocks.1.hook_mlp_out:blocks.1.hook_resid_mid", "--model",
+        CliRun wrongOrder = CliRun.of("fit", "--activations", acts.toString(), "--hook", "blocks.1.hook_mlp_out:blocks.1.hook_resid_mid", "--model",
                 model, "--out", tmp.resolve("y").toString());
         assertEquals(2, wrongOrder.code());
         assertTrue(wrongOrder.err().contains("must come before"), wrongOrder.err());
-    }
-
-    private record Run(int code, String err) {
-    }
-
-    private static Run runQuiet(String... args) {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        System.setErr(new PrintStream(err, true));
-        try {
-            return new Run(Loupe.execute(args), err.toString());
-        } finally {
-            System.setErr(old);
-        }
     }
 }

@@ -10,8 +10,6 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,18 +56,13 @@ class FitLawsCommandTest {
         assertTrue(Files.size(sweep.resolve("plots/scaling_blocks.2.hook_resid_post_topk.png")) > 1000);
 
         // A folder without results.parquet, and a sweep with too few widths, are refused with what is missing.
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        System.setErr(new PrintStream(err, true));
-        try {
-            assertEquals(2, Loupe.execute("fit-laws", "--results", tmp.resolve("none").toString(), "--master", "local[2,4]"));
-            Path small = tmp.resolve("small");
-            spark.createDataFrame(rows.subList(0, 6), schema).coalesce(1).write().parquet(small.resolve("results.parquet").toString());
-            assertEquals(2, Loupe.execute("fit-laws", "--results", small.toString(), "--master", "local[2,4]"));
-        } finally {
-            System.setErr(old);
-        }
-        assertTrue(err.toString().contains("no results.parquet"), err.toString());
-        assertTrue(err.toString().contains("nothing to fit") && err.toString().contains("needs 4"), err.toString());
+        CliRun none = CliRun.of("fit-laws", "--results", tmp.resolve("none").toString(), "--master", "local[2,4]");
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("no results.parquet"), none.err());
+        Path small = tmp.resolve("small");
+        spark.createDataFrame(rows.subList(0, 6), schema).coalesce(1).write().parquet(small.resolve("results.parquet").toString());
+        CliRun tooFew = CliRun.of("fit-laws", "--results", small.toString(), "--master", "local[2,4]");
+        assertEquals(2, tooFew.code());
+        assertTrue(tooFew.err().contains("nothing to fit") && tooFew.err().contains("needs 4"), tooFew.err());
     }
 }

@@ -4,9 +4,7 @@ import io.loupe.tensor.SafetensorsFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,22 +15,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The command line as a user runs it: outputs, help and error messages. */
 class LoupeCliTest {
-
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true));
-        System.setErr(new PrintStream(err, true));
-        try {
-            return new Run(Loupe.execute(args), out.toString(), err.toString());
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     private static Path shared() {
         return io.loupe.TestData.shared();
@@ -51,7 +33,7 @@ class LoupeCliTest {
             sb.append(o).append('\n');
         }
         Files.writeString(prompts, sb);
-        Run r = run("forward", "--model", shared.resolve("models/stories260k").toString(), "--prompts", prompts.toString(),
+        CliRun r = CliRun.of("forward", "--model", shared.resolve("models/stories260k").toString(), "--prompts", prompts.toString(),
                 "--hooks", "blocks.3.mlp.hook_post,blocks.1.attn.hook_pattern,blocks.4.hook_resid_post", "--out", out.toString(),
                 "--batch-size", "3", "--device", "cpu");
         assertEquals(0, r.code(), r.err());
@@ -71,37 +53,37 @@ class LoupeCliTest {
     @Test
     void badInputGetsOneClearLineAndExitCode2(@TempDir Path tmp) throws IOException {
         Path model = tmp.resolve("m");
-        assertEquals(0, run("make-model", "--layers", "1", "--d-model", "32", "--heads", "2", "--d-mlp", "64", "--vocab", "300",
+        assertEquals(0, CliRun.of("make-model", "--layers", "1", "--d-model", "32", "--heads", "2", "--d-mlp", "64", "--vocab", "300",
                 "--out", model.toString()).code());
         Path prompts = tmp.resolve("p.jsonl");
         Files.writeString(prompts, "{\"id\": \"a\", \"text\": \"hello\"}\n");
-        Run unknownHook = run("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--hooks", "blocks.0.hook_nope",
+        CliRun unknownHook = CliRun.of("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--hooks", "blocks.0.hook_nope",
                 "--out", tmp.resolve("o.safetensors").toString());
         assertEquals(2, unknownHook.code());
         assertTrue(unknownHook.err().contains("unknown hook name 'blocks.0.hook_nope'") && unknownHook.err().contains("mlp.hook_post"),
                 unknownHook.err());
         // A valid hook name at a layer the 1-layer model does not have: refused for the layer, not the name.
-        Run badLayer = run("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--hooks", "blocks.1.attn.hook_z",
+        CliRun badLayer = CliRun.of("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--hooks", "blocks.1.attn.hook_z",
                 "--out", tmp.resolve("o.safetensors").toString());
         assertEquals(2, badLayer.code());
         assertTrue(badLayer.err().contains("'blocks.1.attn.hook_z'") && badLayer.err().contains("the model has blocks 0..0"), badLayer.err());
         Files.writeString(prompts, "{\"id\": \"a\", \"text\": \"x\"}\n{\"id\": \"a\", \"text\": \"y\"}\n");
-        Run dup = run("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--out", tmp.resolve("o.safetensors").toString());
+        CliRun dup = CliRun.of("forward", "--model", model.toString(), "--prompts", prompts.toString(), "--out", tmp.resolve("o.safetensors").toString());
         assertEquals(2, dup.code());
         assertTrue(dup.err().contains(":2: duplicate id 'a'"), dup.err());
         Files.writeString(prompts, "{\"id\": \"a\", \"text\": \"x\"}\n");
-        Run noModel = run("forward", "--model", tmp.resolve("none").toString(), "--prompts", prompts.toString(), "--out", "x");
+        CliRun noModel = CliRun.of("forward", "--model", tmp.resolve("none").toString(), "--prompts", prompts.toString(), "--out", "x");
         assertTrue(noModel.code() == 2 && noModel.err().contains("does not exist"), noModel.err());
         assertTrue(!Files.exists(tmp.resolve("o.safetensors")), "no output after a failure");
 
         Path task = tmp.resolve("task.jsonl");
         Files.writeString(task, "{\"id\": \"t1\", \"clean\": [1, 5, 6], \"corrupt\": [1, 7], \"answer\": 9, \"wrong\": 8}\n");
-        Run unequal = run("circuits", "--model", model.toString(), "--task", task.toString(), "--master", "local[1]", "--out",
+        CliRun unequal = CliRun.of("circuits", "--model", model.toString(), "--task", task.toString(), "--master", "local[1]", "--out",
                 tmp.resolve("c").toString());
         assertEquals(2, unequal.code());
         assertTrue(unequal.err().contains("task.jsonl:1") && unequal.err().contains("'t1'") && unequal.err().contains("differ in length"),
                 unequal.err());
-        Run badMethod = run("circuits", "--model", model.toString(), "--task", "induction", "--method", "gradient", "--out", "x");
+        CliRun badMethod = CliRun.of("circuits", "--model", model.toString(), "--task", "induction", "--method", "gradient", "--out", "x");
         assertTrue(badMethod.code() == 2 && badMethod.err().contains("use patch or attrib"), badMethod.err());
         assertTrue(!Files.exists(tmp.resolve("c")), "no output after a failure");
 
@@ -112,7 +94,7 @@ class LoupeCliTest {
             if (seed.equals("1")) {
                 args.addAll(List.of("--compare-with", tmp.resolve("circ0").toString()));
             }
-            Run r = run(args.toArray(String[]::new));
+            CliRun r = CliRun.of(args.toArray(String[]::new));
             assertEquals(0, r.code(), r.err());
         }
         var summary = com.google.gson.JsonParser.parseString(Files.readString(tmp.resolve("circ1/summary.json"))).getAsJsonObject();
@@ -148,7 +130,7 @@ class LoupeCliTest {
                 {"bench", "circuits", "--help"}, {"bench", "train", "--help"}, {"bench", "unlearning", "--help"}, {"train", "--help"},
                 {"make-unlearning-data", "--help"}, {"unlearn", "--help"}, {"unlearn", "prepare", "--help"}, {"unlearn", "study", "--help"},
                 {"unlearning", "--help"}, {"unlearning", "score", "--help"}, {"fit-laws", "--help"}, {"bench", "gpu", "--help"}}) {
-            Run r = run(cmd);
+            CliRun r = CliRun.of(cmd);
             assertEquals(0, r.code(), String.join(" ", cmd));
             assertTrue(r.out().contains("Usage: loupe"), r.out());
         }

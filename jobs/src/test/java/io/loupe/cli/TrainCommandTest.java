@@ -9,9 +9,7 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -92,33 +90,20 @@ class TrainCommandTest {
         Path init = write(tmp.resolve("init.json"), String.format(INIT, ""));
         Path out = tmp.resolve("out");
         Path small = corpus(tmp.resolve("small.jsonl"), 1, 10, 64);
-        assertError("fewer than one context of 16", "train", "--init", init.toString(), "--corpus", small.toString(), "--context-size", "16",
+        CliRun.assertRefused("fewer than one context of 16", "train", "--init", init.toString(), "--corpus", small.toString(), "--context-size", "16",
                 "--out", out.toString(), "--master", "local[2,4]");
         Path wide = corpus(tmp.resolve("wide.jsonl"), 8, 30, 512);
-        assertError("outside the model's vocabulary [0, 64)", "train", "--init", init.toString(), "--corpus", wide.toString(),
+        CliRun.assertRefused("outside the model's vocabulary [0, 64)", "train", "--init", init.toString(), "--corpus", wide.toString(),
                 "--context-size", "16", "--out", out.toString(), "--master", "local[2,4]");
         Path scaled = write(tmp.resolve("scaled.json"), String.format(INIT, ", \"rope_scaling\": {\"type\": \"linear\", \"factor\": 2}"));
-        assertError("rope_scaling", "train", "--init", scaled.toString(), "--corpus", wide.toString(), "--out", out.toString(),
+        CliRun.assertRefused("rope_scaling", "train", "--init", scaled.toString(), "--corpus", wide.toString(), "--out", out.toString(),
                 "--master", "local[2,4]");
         Path text = write(tmp.resolve("text.jsonl"), "{\"id\": \"a\", \"text\": \"no tokenizer for this\"}\n");
-        assertError("no tokenizer was given", "train", "--init", init.toString(), "--corpus", text.toString(), "--context-size", "4",
+        CliRun.assertRefused("no tokenizer was given", "train", "--init", init.toString(), "--corpus", text.toString(), "--context-size", "4",
                 "--out", out.toString(), "--master", "local[2,4]");
         assertFalse(Files.exists(out.resolve("summary.json")));
     }
 
-    private static void assertError(String expected, String... args) {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        System.setErr(new PrintStream(err, true));
-        int code;
-        try {
-            code = Loupe.execute(args);
-        } finally {
-            System.setErr(old);
-        }
-        assertEquals(2, code, err.toString());
-        assertTrue(err.toString().contains(expected), "expected '" + expected + "' in: " + err);
-    }
 
     /** {@code n} documents of {@code len} random token ids (BOS first) below {@code vocab}. */
     private static Path corpus(Path file, int n, int len, int vocab) throws IOException {

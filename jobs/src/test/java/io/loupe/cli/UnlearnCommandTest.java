@@ -7,9 +7,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -88,34 +86,21 @@ class UnlearnCommandTest {
                 "--holdout-fraction", "0.2", "--out", data));
         Path overlap = tmp.resolve("overlap.jsonl");
         Files.writeString(overlap, Files.readString(Path.of(data, "retain.jsonl")) + Files.readAllLines(Path.of(data, "forget.jsonl")).get(0) + "\n");
-        assertError("share the id", "unlearn", "prepare", "--model", model, "--forget", data + "/forget.jsonl", "--retain", overlap.toString(),
+        CliRun.assertRefused("share the id", "unlearn", "prepare", "--model", model, "--forget", data + "/forget.jsonl", "--retain", overlap.toString(),
                 "--out", tmp.resolve("x").toString(), "--master", "local[2,4]");
-        assertError("unknown unlearning method 'sgd'", "unlearn", "--target", model, "--forget", data + "/forget.jsonl", "--retain",
+        CliRun.assertRefused("unknown unlearning method 'sgd'", "unlearn", "--target", model, "--forget", data + "/forget.jsonl", "--retain",
                 data + "/retain.jsonl", "--method", "ga,sgd", "--out", tmp.resolve("y").toString());
         Path empty = tmp.resolve("empty.jsonl");
         Files.writeString(empty, "");
-        assertError("has no rows", "unlearn", "--target", model, "--forget", empty.toString(), "--retain", data + "/retain.jsonl", "--method", "ga",
+        CliRun.assertRefused("has no rows", "unlearn", "--target", model, "--forget", empty.toString(), "--retain", data + "/retain.jsonl", "--method", "ga",
                 "--out", tmp.resolve("z").toString(), "--master", "local[2,4]");
         Path other = tmp.resolve("wide");
         assertEquals(0, Loupe.execute("make-model", "--layers", "1", "--d-model", "16", "--heads", "2", "--d-mlp", "32", "--vocab", "320", "--out",
                 other.toString()));
-        assertError("has a vocabulary of 320 tokens", "unlearning", "score", "--models", other.toString(), "--target", model, "--retrain", model,
+        CliRun.assertRefused("has a vocabulary of 320 tokens", "unlearning", "score", "--models", other.toString(), "--target", model, "--retrain", model,
                 "--forget", data + "/forget.jsonl", "--retain", data + "/retain.jsonl", "--holdout", data + "/holdout.jsonl", "--out",
                 tmp.resolve("s").toString(), "--master", "local[2,4]");
         assertFalse(Files.exists(tmp.resolve("s").resolve("summary.json")));
     }
 
-    private static void assertError(String expected, String... args) {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        System.setErr(new PrintStream(err, true));
-        int code;
-        try {
-            code = Loupe.execute(args);
-        } finally {
-            System.setErr(old);
-        }
-        assertEquals(2, code, err.toString());
-        assertTrue(err.toString().contains(expected), "expected '" + expected + "' in: " + err);
-    }
 }
