@@ -32,4 +32,14 @@ public interface Family {
     default void setActivation(JsonObject config, MlpActivation act) {
         config.addProperty("hidden_act", act.hfName());
     }
+
+    /** The start of every config.json Loupe writes: {@code architectures} (the one class) and {@code model_type}. */
+    static JsonObject configHeader(ModelConfig c, String modelType) {
+        JsonObject o = new JsonObject();
+        com.google.gson.JsonArray archs = new com.google.gson.JsonArray();
+        archs.add(c.architecture());
+        o.add("architectures", archs);
+        o.addProperty("model_type", modelType);
+        return o;
+    }
 }

@@ -143,11 +143,7 @@ final class Gemma2Family implements Family {
     @Override
     public JsonObject toJson(ModelConfig c) {
         TransformerParts p = c.parts();
-        JsonObject o = new JsonObject();
-        JsonArray archs = new JsonArray();
-        archs.add(c.architecture());
-        o.add("architectures", archs);
-        o.addProperty("model_type", "gemma2");
+        JsonObject o = Family.configHeader(c, "gemma2");
         o.addProperty("hidden_size", c.dModel());
         o.addProperty("intermediate_size", c.dMlp());
         o.addProperty("num_hidden_layers", c.numLayers());

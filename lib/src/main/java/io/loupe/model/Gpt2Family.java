@@ -1,7 +1,6 @@
 package io.loupe.model;
 
 import ai.djl.ndarray.NDArray;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
 import java.util.LinkedHashMap;
@@ -127,11 +126,7 @@ final class Gpt2Family implements Family {
     @Override
     public JsonObject toJson(ModelConfig c) {
         TransformerParts p = c.parts();
-        JsonObject o = new JsonObject();
-        JsonArray archs = new JsonArray();
-        archs.add(c.architecture());
-        o.add("architectures", archs);
-        o.addProperty("model_type", "gpt2");
+        JsonObject o = Family.configHeader(c, "gpt2");
         o.addProperty("n_embd", c.dModel());
         o.addProperty("n_inner", c.dMlp());
         o.addProperty("n_layer", c.numLayers());

@@ -3,7 +3,6 @@ package io.loupe.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
 import java.util.LinkedHashMap;
@@ -126,11 +125,7 @@ final class LlamaFamily implements Family {
 
     @Override
     public JsonObject toJson(ModelConfig c) {
-        JsonObject o = new JsonObject();
-        JsonArray archs = new JsonArray();
-        archs.add(c.architecture());
-        o.add("architectures", archs);
-        o.addProperty("model_type", c.architecture().startsWith("Qwen2") ? "qwen2" : "llama");
+        JsonObject o = Family.configHeader(c, c.architecture().startsWith("Qwen2") ? "qwen2" : "llama");
         o.addProperty("hidden_size", c.dModel());
         o.addProperty("intermediate_size", c.dMlp());
         o.addProperty("num_hidden_layers", c.numLayers());

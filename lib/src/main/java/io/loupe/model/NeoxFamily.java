@@ -1,7 +1,6 @@
 package io.loupe.model;
 
 import ai.djl.ndarray.NDArray;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
 import java.util.LinkedHashMap;
@@ -148,11 +147,7 @@ final class NeoxFamily implements Family {
     @Override
     public JsonObject toJson(ModelConfig c) {
         TransformerParts p = c.parts();
-        JsonObject o = new JsonObject();
-        JsonArray archs = new JsonArray();
-        archs.add(c.architecture());
-        o.add("architectures", archs);
-        o.addProperty("model_type", "gpt_neox");
+        JsonObject o = Family.configHeader(c, "gpt_neox");
         o.addProperty("hidden_size", c.dModel());
         o.addProperty("intermediate_size", c.dMlp());
         o.addProperty("num_hidden_layers", c.numLayers());
