@@ -1,6 +1,7 @@
 package io.loupe.dict;
 
 import ai.djl.ndarray.NDArray;
+import io.loupe.tensor.Tensors;
 
 /**
  * Training losses as pure functions of tensors. Shapes: x, x̂, e {@code [n, d_in]}; pre, f {@code [n, d_sae]};
@@ -32,7 +33,7 @@ public final class SaeLosses {
         if (nDead == 0 || auxK == 0) {
             return e.getManager().zeros(new ai.djl.ndarray.types.Shape());
         }
-        NDArray masked = pre.maximum(0).mul(dead.toType(pre.getDataType(), false));     // only dead latents compete
+        NDArray masked = pre.maximum(Tensors.constant(pre, 0)).mul(dead.toType(pre.getDataType(), false));     // only dead latents compete
         NDArray codes = SparseAutoencoder.keepTopK(masked, Math.min(auxK, nDead));
         NDArray eHat = codes.matMul(wDec);
         NDArray centred = e.sub(e.mean(new int[]{0}, true));
@@ -46,7 +47,7 @@ public final class SaeLosses {
     public static NDArray jumpL0(NDArray pre, NDArray theta, double eps) {
         NDArray h = pre.stopGradient().gt(theta.stopGradient()).toType(pre.getDataType(), false);
         NDArray rect = rect(pre, theta, eps);
-        NDArray surrogate = theta.mul(rect).div(-eps);                                  // d/dθ = −rect/ε
+        NDArray surrogate = Tensors.over(theta.mul(rect), -eps);                                  // d/dθ = −rect/ε
         return h.add(surrogate).sub(surrogate.stopGradient()).sum(new int[]{1}).mean();
     }
 

@@ -48,7 +48,36 @@ public final class SaeTrainer {
         }
     }
 
+    /** One step's loss, differentiable: {@code total = reconstruction + sparsity + aux}, and the codes f {@code [n, d_sae]}. */
+    public record StepLoss(NDArray total, NDArray reconstruction, NDArray sparsity, NDArray aux, NDArray codes) {
+    }
+
     private SaeTrainer() {
+    }
+
+    /**
+     * The training loss on one batch: reconstruction, plus the architecture's sparsity term (λ₁ · weighted L1 for ReLU,
+     * λ₀ · L0 for JumpReLU), plus α · AuxK for TopK and BatchTopK. Updates BatchTopK's threshold.
+     *
+     * @param x    the dictionary's input {@code [n, d_in]}
+     * @param y    the reconstruction target {@code [n, out_width]}
+     * @param dead {@code [d_sae]} true for latents that have not fired for {@code dead_after} tokens
+     */
+    public static StepLoss stepLoss(SaeConfig cfg, SparseAutoencoder sae, NDArray x, NDArray y, NDArray dead) {
+        NDArray pre = sae.preActivations(x);
+        NDArray f = sae.activate(pre, true);
+        NDArray xHat = sae.decode(f);
+        NDArray recon = SaeLosses.reconstruction(y, xHat);
+        NDArray zero = Tensors.constant(recon, 0);
+        NDArray sparsity = switch (cfg.architecture()) {
+            case RELU -> Tensors.times(SaeLosses.weightedL1(f, sae.wDec), cfg.l1());
+            case JUMPRELU -> Tensors.times(SaeLosses.jumpL0(pre, sae.logThreshold.exp(), cfg.bandwidth()), cfg.l0());
+            default -> zero;
+        };
+        NDArray aux = cfg.architecture() == Architecture.TOPK || cfg.architecture() == Architecture.BATCH_TOPK
+                ? Tensors.times(SaeLosses.auxK(y.sub(xHat).stopGradient(), pre, dead, sae.wDec, cfg.auxK()), cfg.auxCoeff())
+                : zero;
+        return new StepLoss(recon.add(sparsity).add(aux), recon, sparsity, aux, f);
     }
 
     /**
@@ -93,23 +122,12 @@ public final class SaeTrainer {
                 NDArray codes;
                 synchronized (Runtime.AUTOGRAD) {
                     try (GradientCollector gc = Runtime.engine().newGradientCollector()) {
-                        NDArray pre = sae.preActivations(x);
-                        NDArray f = sae.activate(pre, true);
-                        NDArray xHat = sae.decode(f);
-                        NDArray recon = SaeLosses.reconstruction(y, xHat);
-                        NDArray sparsity = switch (cfg.architecture()) {
-                            case RELU -> SaeLosses.weightedL1(f, sae.wDec).mul(cfg.l1());
-                            case JUMPRELU -> SaeLosses.jumpL0(pre, sae.logThreshold.exp(), cfg.bandwidth()).mul(cfg.l0());
-                            default -> s.zeros(new Shape());
-                        };
-                        NDArray aux = cfg.architecture() == Architecture.TOPK || cfg.architecture() == Architecture.BATCH_TOPK
-                                ? SaeLosses.auxK(y.sub(xHat).stopGradient(), pre, dead, sae.wDec, cfg.auxK()).mul(cfg.auxCoeff())
-                                : s.zeros(new Shape());
-                        NDArray loss = recon.add(sparsity).add(aux);
-                        gc.backward(loss);
-                        codes = f.stopGradient();
+                        StepLoss l = stepLoss(cfg, sae, x, y, dead);
+                        gc.backward(l.total());
+                        codes = l.codes().stopGradient();
                         if (step % logEvery == 0 || step == cfg.steps() - 1) {
-                            parts = new double[]{Tensors.scalar(loss), Tensors.scalar(recon), Tensors.scalar(sparsity), Tensors.scalar(aux)};
+                            parts = new double[]{Tensors.scalar(l.total()), Tensors.scalar(l.reconstruction()), Tensors.scalar(l.sparsity()),
+                                Tensors.scalar(l.aux())};
                         }
                     }
                 }
@@ -178,8 +196,7 @@ public final class SaeTrainer {
 
     /**
      * The dictionary's input: the row, or its first d_in columns for a transcoder. {@code [n, width] → [n, d_in]}
-     * (The column slices are copied: training on DJL's strided views of the batch went NaN on the first run in a JVM
-     * and not on later ones; owned, contiguous copies train identically every time.)
+     * (The column slices are copied, so the matmuls read contiguous memory that the step owns.)
      */
     public static NDArray input(SaeConfig cfg, NDArray rows) {
         return cfg.transcoder() ? rows.get(new ai.djl.ndarray.index.NDIndex(":, :{}", cfg.dIn())).duplicate() : rows;

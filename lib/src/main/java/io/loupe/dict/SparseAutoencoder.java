@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import io.loupe.model.Runtime;
+import io.loupe.tensor.Tensors;
 import io.loupe.tensor.SafetensorsFile;
 import io.loupe.tensor.SafetensorsWriter;
 
@@ -151,7 +152,7 @@ public final class SparseAutoencoder implements AutoCloseable {
         NDArray theta = logThreshold.exp();
         NDArray h = pre.stopGradient().gt(theta.stopGradient()).toType(pre.getDataType(), false);
         NDArray rect = SaeLosses.rect(pre, theta, cfg.bandwidth());
-        NDArray surrogate = theta.square().mul(rect).div(-2 * cfg.bandwidth());     // d/dθ = −(θ/ε)·rect
+        NDArray surrogate = Tensors.over(theta.square().mul(rect), -2 * cfg.bandwidth());     // d/dθ = −(θ/ε)·rect
         return pre.mul(h).add(surrogate).sub(surrogate.stopGradient());
     }
 

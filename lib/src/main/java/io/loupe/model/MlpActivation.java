@@ -2,6 +2,7 @@ package io.loupe.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
+import io.loupe.tensor.Tensors;
 
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -52,7 +53,7 @@ public enum MlpActivation {
             case SILU -> x.mul(Activation.sigmoid(x));
             case RELU -> Activation.relu(x);
             case GELU -> Activation.gelu(x);   // libtorch's gelu, erf form
-            case GELU_TANH -> x.mul(x.pow(3).mul(0.044715).add(x).mul(SQRT_2_OVER_PI).tanh().add(1)).mul(0.5);
+            case GELU_TANH -> Tensors.times(x.mul(Tensors.times(Tensors.times(x.pow(Tensors.constant(x, 3)), 0.044715).add(x), SQRT_2_OVER_PI).tanh().add(1)), 0.5);
         };
     }
 }

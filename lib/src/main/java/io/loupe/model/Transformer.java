@@ -11,6 +11,7 @@ import ai.djl.nn.core.Linear;
 import io.loupe.hooks.HookKind;
 import io.loupe.hooks.HookPoint;
 import io.loupe.hooks.Hooks;
+import io.loupe.tensor.Tensors;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -258,7 +259,7 @@ public final class Transformer implements LanguageModel {
         long bsz = batch.batchSize(), seq = batch.seqLen();
         NDArray x = params.get("embed.weight").get(m, new NDIndex("{}", batch.ids().flatten())).reshape(bsz, seq, cfg.dModel());
         if (parts.embedScale() != 1f) {
-            x = x.mul(m.create(parts.embedScale()).toType(dtype, false));
+            x = Tensors.times(x, parts.embedScale());
         }
         if (parts.learnedPositions()) {
             NDArray pos = positions.toType(DataType.INT64, false);
@@ -297,7 +298,7 @@ public final class Transformer implements LanguageModel {
         }
         double scale = parts.attnScale() / (parts.attnScaleByLayer() ? l + 1 : 1);
         // Scale q (T·dh values) rather than the scores (T·T): fewer values to touch forward and backward.
-        NDArray scores = q.mul(scale).matMul(k.transpose(0, 1, 3, 2));
+        NDArray scores = Tensors.times(q, scale).matMul(k.transpose(0, 1, 3, 2));
         if (parts.attnSoftcap() > 0) {
             scores = softcap(scores, parts.attnSoftcap());
         }
@@ -365,7 +366,7 @@ public final class Transformer implements LanguageModel {
     }
 
     private static NDArray softcap(NDArray x, double cap) {
-        return x.div(cap).tanh().mul(cap);
+        return Tensors.times(Tensors.over(x, cap).tanh(), cap);
     }
 
     /** Repeats each key/value head for the query heads of its group: {@code [B, T, kv, dh] -> [B, T, H, dh]}. */

@@ -57,12 +57,12 @@ public final class NextTokenObjective implements Objective {
                 TokenBatch batch = LmLoss.batch(m, b);
                 Hooks hooks = Hooks.none().capture(mlp);
                 NDArray nll = LmLoss.summedNll(model, batch, b, hooks);
-                NDArray loss = nll.div(targets);
+                NDArray loss = Tensors.over(nll, targets);
                 if (lambda > 0) {
                     NDArray real = batch.mask().toType(nll.getDataType(), false).expandDims(2);
                     for (HookPoint p : mlp) {
                         NDArray l1 = hooks.captured(p).abs().mul(real).sum();
-                        loss = loss.add(l1.mul(lambda / ((double) realTokens * model.config().dMlp())));
+                        loss = loss.add(Tensors.times(l1, lambda / ((double) realTokens * model.config().dMlp())));
                     }
                 }
                 gc.backward(loss);

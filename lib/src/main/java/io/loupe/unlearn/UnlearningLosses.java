@@ -1,6 +1,7 @@
 package io.loupe.unlearn;
 
 import ai.djl.ndarray.NDArray;
+import io.loupe.tensor.Tensors;
 
 /**
  * The unlearning objectives, each a pure function of model outputs (to be minimised). Notation: for a batch of
@@ -19,7 +20,7 @@ public final class UnlearningLosses {
      * @param forgetNll summed target NLL of the forget batch (a scalar)
      */
     public static NDArray gradientAscent(NDArray forgetNll, long forgetTargets) {
-        return forgetNll.div(forgetTargets).neg();
+        return Tensors.over(forgetNll, forgetTargets).neg();
     }
 
     /**
@@ -27,7 +28,7 @@ public final class UnlearningLosses {
      * ascent on forget, descent on retain, {@code L = −NLL_f + α · NLL_r}.
      */
     public static NDArray gradientDifference(NDArray forgetNll, long forgetTargets, NDArray retainNll, long retainTargets, double alpha) {
-        return gradientAscent(forgetNll, forgetTargets).add(retainNll.div(retainTargets).mul(alpha));
+        return gradientAscent(forgetNll, forgetTargets).add(Tensors.times(Tensors.over(retainNll, retainTargets), alpha));
     }
 
     /**
@@ -45,7 +46,7 @@ public final class UnlearningLosses {
 
     /** KL-regularised gradient ascent (TOFU's {@code KL}): {@code L = −NLL_f + α · KL(π_ref ‖ π_θ) on retain}. */
     public static NDArray klRegularisedAscent(NDArray forgetNll, long forgetTargets, NDArray retainKl, double alpha) {
-        return gradientAscent(forgetNll, forgetTargets).add(retainKl.mul(alpha));
+        return gradientAscent(forgetNll, forgetTargets).add(Tensors.times(retainKl, alpha));
     }
 
     /**
@@ -64,14 +65,14 @@ public final class UnlearningLosses {
             throw new IllegalArgumentException("NPO needs beta > 0, got " + beta);
         }
         // log(1 + e^z) computed stably as softplus(z) = max(z, 0) + log(1 + e^−|z|), z = β (log π_θ − log π_ref)
-        NDArray z = seqLogp.sub(refSeqLogp).mul(beta);
-        NDArray softplus = z.maximum(0).add(z.abs().neg().exp().add(1).log());
-        return softplus.mean().mul(2 / beta);
+        NDArray z = Tensors.times(seqLogp.sub(refSeqLogp), beta);
+        NDArray softplus = z.maximum(Tensors.constant(z, 0)).add(z.abs().neg().exp().add(1).log());
+        return Tensors.times(softplus.mean(), 2 / beta);
     }
 
     /** NPO with a retain term (Zhang et al. 2024's NPO+RT): {@code L = L_NPO + α · NLL_r}. */
     public static NDArray npoWithRetain(NDArray npo, NDArray retainNll, long retainTargets, double alpha) {
-        return npo.add(retainNll.div(retainTargets).mul(alpha));
+        return npo.add(Tensors.times(Tensors.over(retainNll, retainTargets), alpha));
     }
 
     /**
@@ -91,13 +92,13 @@ public final class UnlearningLosses {
      */
     public static NDArray rmu(NDArray hForget, NDArray forgetMask, NDArray control, NDArray hRetain, NDArray hRetainRef, NDArray retainMask,
                               double alpha) {
-        return maskedMse(hForget.sub(control), forgetMask).add(maskedMse(hRetain.sub(hRetainRef), retainMask).mul(alpha));
+        return maskedMse(hForget.sub(control), forgetMask).add(Tensors.times(maskedMse(hRetain.sub(hRetainRef), retainMask), alpha));
     }
 
     /** Mean of squares over real tokens and the last axis: {@code Σ_{t real} Σ_d x² / (tokens · D)}. */
     static NDArray maskedMse(NDArray diff, NDArray mask) {
         long d = diff.getShape().get(diff.getShape().dimension() - 1);
         NDArray m = mask.toType(diff.getDataType(), false);
-        return diff.square().sum(new int[]{2}).mul(m).sum().div(m.sum().mul(d));
+        return diff.square().sum(new int[]{2}).mul(m).sum().div(Tensors.times(m.sum(), d));
     }
 }

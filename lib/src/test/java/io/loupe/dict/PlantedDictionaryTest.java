@@ -57,8 +57,9 @@ class PlantedDictionaryTest {
      * Transcoders: the same sparse codes drive 32-dimensional inputs through one set of atoms and
      * 24-dimensional targets through another; the decoder must recover the target atoms. The TopK family trains 3000 steps:
      * at 2000 those transcoders ended between 0.945 and 0.985 depending on the seed and on float rounding in Adam (a coin
-     * toss at the 0.95 bar); at 3000 they reach 0.98 or more. ReLU and JumpReLU reach 0.995 at 2000 (and JumpReLU once
-     * diverged past step 500 of a 3000-step run in a full-suite JVM, not reproducibly: see the fit notes).
+     * toss at the 0.95 bar); at 3000 they reach 0.98 or more. ReLU and JumpReLU reach 0.995 at 2000. (Runs used to go NaN
+     * now and then in a full-suite JVM: a garbage collection freed a loss constant before the backward pass read it; see
+     * SaeGradientSurvivesGcTest.)
      */
     @ParameterizedTest
     @EnumSource(Architecture.class)
