@@ -17,15 +17,19 @@ import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
 
-/** {@code loupe bench fit}: TopK dictionary training throughput in the shape of ../shared/peers/peer_sae.py. */
+/** {@code loupe bench fit}: dictionary training throughput per architecture, in the shape of ../shared/peers/peer_sae.py. */
 @Command(name = "fit", mixinStandardHelpOptions = true,
-        description = {"Trains a TopK dictionary (d_in 512, d_sae 8192, k 32, batch 4096, Adam) on random rows, as peer_sae.py does;",
-                "prints tokens/s, dense-equivalent GFLOP/s (the peer's count), the share of the matmul ceiling, and the data-wait share."})
+        description = {"Trains each architecture's dictionary (d_in 512, d_sae 8192, k 32, batch 4096, Adam) on random rows, as",
+                "peer_sae.py does; prints tokens/s, dense-equivalent GFLOP/s (the peer's count) and the share of the matmul ceiling",
+                "per architecture, then TopK streamed through a shuffle buffer with its data-wait share."})
 final class BenchFit implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "10", description = "Timed steps after 2 warm-up steps (default: ${DEFAULT-VALUE}).")
     int steps;
     @Option(names = "--d-sae", defaultValue = "8192", description = "Dictionary width (default: ${DEFAULT-VALUE}).")
     int dSae;
+    @Option(names = "--architecture", defaultValue = "topk,batchtopk,matryoshka,relu,gated,jumprelu", split = ",",
+            description = "Architectures to time; TopK first (default: ${DEFAULT-VALUE}).")
+    java.util.List<String> architectures;
 
     @Override
     public Integer call() {
@@ -36,10 +40,18 @@ final class BenchFit implements Callable<Integer> {
             NDArray rows = m.randomNormal(0, 1, new Shape(batch * 4L, dIn), DataType.FLOAT32);
             SaeConfig warm = SaeConfig.defaults(Architecture.TOPK, dIn, dSae, k).withTraining(1e-4, 2, batch, 0, 0);
             SaeTrainer.train(warm, new InMemorySource(rows, 0), rows.get(":1024"), m, 1000, l -> { }).sae().close();
-            SaeConfig cfg = SaeConfig.defaults(Architecture.TOPK, dIn, dSae, k).withTraining(1e-4, steps, batch, 0, 0);
-            SaeTrainer.Result r = SaeTrainer.train(cfg, new InMemorySource(rows, 1), rows.get(":1024"), m, 1000, l -> { });
             double flops = (double) steps * batch * dIn * dSae * 2 * 3 * 2;   // enc + dec, forward + 2x backward: the peer's count
-            double gflops = flops / r.seconds() / 1e9;
+            SaeConfig cfg = SaeConfig.defaults(Architecture.TOPK, dIn, dSae, k).withTraining(1e-4, steps, batch, 0, 0);
+            for (String name : architectures) {
+                Architecture a = Architecture.parse(name);
+                SaeTrainer.Result r = SaeTrainer.train(SaeConfig.defaults(a, dIn, dSae, k).withTraining(1e-4, steps, batch, 0, 0),
+                        new InMemorySource(rows, 1), rows.get(":1024"), m, 1000, l -> { });
+                r.sae().close();
+                double gflops = flops / r.seconds() / 1e9;
+                System.out.printf("loupe %s sae: %.0f tokens/s, %.1f GFLOP/s (dense-equivalent), %.0f%% of the %.1f GFLOP/s matmul ceiling,"
+                        + " data wait %.1f%% (rows in memory)%n", a.saeLensName(), r.tokensPerSecond(), gflops, 100 * gflops / ceiling, ceiling,
+                        100 * r.dataSeconds() / r.seconds());
+            }
             // The streaming path: host rows (as decoded from Parquet) through a 64k-row shuffle buffer.
             float[][] host = new float[batch * 4][];
             float[] flat = rows.toFloatArray();
@@ -48,9 +60,6 @@ final class BenchFit implements Callable<Integer> {
             }
             ShuffleBufferSource buffered = new ShuffleBufferSource(() -> java.util.Arrays.asList(host).iterator(), dIn, 65536, 1);
             SaeTrainer.Result b = SaeTrainer.train(cfg, buffered, rows.get(":1024"), m, 1000, l -> { });
-            ceiling = Math.max(ceiling, ForwardBenchmark.matmulGflops(m, 2048, 8));
-            System.out.printf("loupe topk sae: %.0f tokens/s, %.1f GFLOP/s (dense-equivalent), %.0f%% of the %.1f GFLOP/s matmul ceiling,"
-                    + " data wait %.1f%% (rows in memory)%n", r.tokensPerSecond(), gflops, 100 * gflops / ceiling, ceiling, 100 * r.dataSeconds() / r.seconds());
             System.out.printf("loupe topk sae, streamed through a 65,536-row shuffle buffer: %.0f tokens/s, data wait %.1f%%%n", b.tokensPerSecond(),
                     100 * b.dataSeconds() / b.seconds());
         }

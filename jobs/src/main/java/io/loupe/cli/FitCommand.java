@@ -3,6 +3,8 @@ package io.loupe.cli;
 import com.google.gson.JsonObject;
 import io.loupe.collect.ValueDtype;
 import io.loupe.dict.Architecture;
+import io.loupe.dict.SaeConfig;
+import io.loupe.jobs.JobFiles;
 import io.loupe.jobs.SparkSessions;
 import io.loupe.jobs.collect.Manifest;
 import io.loupe.jobs.fit.FitSweepJob;
@@ -34,15 +36,19 @@ final class FitCommand implements Callable<Integer> {
     List<String> hooks;
     @Option(names = "--model", required = true, description = "The model the activations came from (for CE loss recovered).")
     String model;
-    @Option(names = "--architecture", defaultValue = "topk", split = ",", description = "relu, topk, batchtopk, jumprelu (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--architecture", defaultValue = "topk", split = ",", description = "relu, topk, batchtopk, jumprelu, gated, matryoshka (default: ${DEFAULT-VALUE}).")
     List<String> architectures;
+    @Option(names = "--model-name", description = {"The model's name in checkpoints' cfg.json metadata (e.g. a TransformerLens id such as",
+            "tinystories-1M); default: the --model URI."})
+    String modelName;
     @Option(names = "--width", defaultValue = "512", split = ",", description = "Dictionary width(s) d_sae (default: ${DEFAULT-VALUE}).")
     List<Integer> widths;
-    @Option(names = "--k", defaultValue = "16", split = ",", description = "Active latents per token, TopK/BatchTopK (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--k", defaultValue = "16", split = ",", description = "Active latents per token, TopK/BatchTopK/Matryoshka (default: ${DEFAULT-VALUE}).")
     List<Integer> ks;
-    @Option(names = "--l1", defaultValue = "5", split = ",", description = "L1 coefficient(s), ReLU (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--l1", split = ",", description = {"L1 coefficient(s) on normalised activations, ReLU and Gated",
+            "(default: 1 for ReLU, 2 for Gated)."})
     List<Double> l1s;
-    @Option(names = "--l0", defaultValue = "0.08", split = ",", description = "L0 coefficient(s), JumpReLU (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--l0", split = ",", description = "L0 coefficient(s) on normalised activations, JumpReLU (default: 0.3).")
     List<Double> l0s;
     @Option(names = "--lr", defaultValue = "1e-3", split = ",", description = "Adam learning rate(s) (default: ${DEFAULT-VALUE}).")
     List<Double> lrs;
@@ -94,11 +100,10 @@ final class FitCommand implements Callable<Integer> {
             int dOut = target == null ? 0 : stored.getAsJsonObject(target).get("width").getAsInt();
             for (String a : architectures) {
                 Architecture arch = Architecture.parse(a);
-                boolean usesK = arch == Architecture.TOPK || arch == Architecture.BATCH_TOPK;
                 for (int w : widths) {
-                    for (int k : usesK ? ks : List.of(ks.get(0))) {
-                        for (double l1 : arch == Architecture.RELU ? l1s : List.of(l1s.get(0))) {
-                            for (double l0 : arch == Architecture.JUMPRELU ? l0s : List.of(l0s.get(0))) {
+                    for (int k : arch.usesK() ? ks : List.of(ks.get(0))) {
+                        for (double l1 : arch.usesL1() && l1s != null ? l1s : List.of(SaeConfig.defaultL1(arch))) {
+                            for (double l0 : arch == Architecture.JUMPRELU && l0s != null ? l0s : List.of(SaeConfig.DEFAULT_L0)) {
                                 for (double lr : lrs) {
                                     FitTask t = new FitTask(FitTask.nameOf(spec, arch, w, k, l1, l0, lr), hook, target, arch, dIn, dOut, w, k, l1,
                                             l0, lr, steps, batchSize, seed);
@@ -114,7 +119,9 @@ final class FitCommand implements Callable<Integer> {
         Console.info("fit: " + grid.size() + " dictionar" + (grid.size() == 1 ? "y" : "ies") + " as Spark tasks -> " + out);
         long start = System.nanoTime();
         List<Map<String, Object>> results = FitSweepJob.run(spark, grid, activations, ValueDtype.parse(manifest.get("dtype").getAsString()),
-                model, out, new FitSweepJob.Options(evalFraction, checkpointEvery, shuffleBufferMb, failOnceAtStep));
+                model, out, new FitSweepJob.Options(evalFraction, checkpointEvery, shuffleBufferMb, failOnceAtStep,
+                        modelName != null ? modelName : JobFiles.qualify(model, spark.sparkContext().hadoopConfiguration()),
+                        contextSize(manifest)));
         for (Map<String, Object> r : results) {
             Console.info(String.format("fit: %s  FVU %.4f  L0 %.1f  dead %s  dense %s  CE recovered %.3f  KL %.4f", r.get("name"),
                     num(r.get("fvu")), num(r.get("mean_l0")), fmt(r.get("dead_latents")), fmt(r.get("dense_latents")),
@@ -126,6 +133,16 @@ final class FitCommand implements Callable<Integer> {
         Console.info(String.format("fit: %d dictionaries in %.1f s; results in %s/results.parquet and results.csv", results.size(),
                 (System.nanoTime() - start) / 1e9, out));
         return 0;
+    }
+
+    /** The collect run's fixed window (settings.context_size), or its max_seq_len when it kept documents whole; 0 if unknown. */
+    private static int contextSize(JsonObject manifest) {
+        if (!manifest.has("settings")) {
+            return 0;
+        }
+        JsonObject s = manifest.getAsJsonObject("settings");
+        int fixed = s.has("context_size") ? s.get("context_size").getAsInt() : 0;
+        return fixed > 0 ? fixed : s.has("max_seq_len") ? s.get("max_seq_len").getAsInt() : 0;
     }
 
     private static double num(Object o) {

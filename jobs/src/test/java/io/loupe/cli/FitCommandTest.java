@@ -89,7 +89,11 @@ class FitCommandTest {
                 "--master", "local[2,4]"));
         Path ckpt = tc.resolve("blocks.1.hook_resid_mid__to__blocks.1.hook_mlp_out__topk_w128_k8_lr0.001");
         var cfg = com.google.gson.JsonParser.parseString(Files.readString(ckpt.resolve("cfg.json"))).getAsJsonObject();
-        assertEquals("blocks.1.hook_mlp_out", cfg.get("hook_name_out").getAsString());
+        assertEquals("transcoder_topk", "transcoder_" + cfg.getAsJsonObject("metadata").get("training_architecture").getAsString());
+        assertEquals("topk_transcoder", cfg.get("architecture").getAsString(), "SAELens has no TopK transcoder: a name only Loupe reads");
+        assertEquals("blocks.1.hook_mlp_out", cfg.getAsJsonObject("metadata").get("hook_name_out").getAsString());
+        assertEquals("blocks.1.hook_resid_mid", cfg.getAsJsonObject("metadata").get("hook_name").getAsString());
+        assertTrue(cfg.getAsJsonObject("metadata").get("model_name").getAsString().startsWith("file:"), "the model's URI by default");
         assertEquals(64, cfg.get("d_out").getAsInt());
         assertTrue(!cfg.get("apply_b_dec_to_input").getAsBoolean());
         var metrics = com.google.gson.JsonParser.parseString(Files.readString(ckpt.resolve("metrics.json"))).getAsJsonObject();

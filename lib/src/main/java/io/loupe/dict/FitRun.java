@@ -44,6 +44,7 @@ public final class FitRun {
      * @param target the hook a transcoder reconstructs; null for a sparse autoencoder (it reconstructs {@code hook})
      * @param model  the model the rows came from, for CE loss recovered (null to skip it)
      * @param out    checkpoint folder (null to not save)
+     * @param extraCfg SAELens metadata for cfg.json (model_name, dataset_path, context_size, prepend_bos)
      * @param resume periodic training states to continue a killed run from (null for none)
      * @return the metrics written to {@code metrics.json}
      */
@@ -159,7 +160,7 @@ public final class FitRun {
         }
     }
 
-    /** @param sampleRows training rows (input, then target for a transcoder) whose targets initialise b_dec */
+    /** @param sampleRows training rows (input, then target for a transcoder) that set the activation scales and initialise b_dec */
     private static Map<String, Object> trainAndEvaluate(SaeConfig cfg, ActivationSource source, NDArray sampleRows, Split split, HookPoint hook,
                                                         HookPoint target, LanguageModel model, Path out, Map<String, Object> extraCfg,
                                                         NDManager m, Consumer<String> log, SaeTrainer.Resume resume) throws IOException {
@@ -168,7 +169,7 @@ public final class FitRun {
         Map<String, List<Long>> evalTokens = split.evalTokens;
         long trainTokens = split.trainCount, heldOutTokens = split.eval.size();
         int steps = cfg.steps();
-        SaeTrainer.Result r = SaeTrainer.train(cfg, source, SaeTrainer.target(cfg, sampleRows), m, Math.max(1, steps / 10),
+        SaeTrainer.Result r = SaeTrainer.train(cfg, source, sampleRows, m, Math.max(1, steps / 10),
                 l -> log.accept(String.format("step %d/%d loss %.4g (recon %.4g, sparsity %.4g, aux %.3g), L0 %.1f, dead %d",
                         l.step() + 1, steps, l.loss(), l.reconstruction(), l.sparsity(), l.aux(), l.meanL0(), l.dead())), resume);
         SparseAutoencoder sae = r.sae();
@@ -185,6 +186,8 @@ public final class FitRun {
         metrics.put("l1", cfg.l1());
         metrics.put("lr", cfg.lr());
         metrics.put("train_tokens", trainTokens);
+        metrics.put("activation_scale_in", r.scale().in());
+        metrics.put("activation_scale_out", r.scale().out());
         metrics.put("resumed_from_step", r.firstStep());
         metrics.put("held_out_tokens", heldOutTokens);
         metrics.put("mse", SaeMetrics.mse(evalY, xHat));
@@ -206,14 +209,14 @@ public final class FitRun {
         metrics.put("train_seconds", r.seconds());
         metrics.put("train_tokens_per_second", r.tokensPerSecond());
         if (out != null) {
-            Map<String, Object> c = new LinkedHashMap<>(extraCfg);
-            c.put("hook_name", hook.name());
-            c.put("hook_layer", hook.layer());
+            Map<String, Object> meta = new LinkedHashMap<>(extraCfg);
+            meta.put("hook_name", hook.name());
+            meta.put("hook_layer", hook.layer());
             if (target != null) {
-                c.put("hook_name_out", target.name());
-                c.put("hook_layer_out", target.layer());
+                meta.put("hook_name_out", target.name());
+                meta.put("hook_layer_out", target.layer());
             }
-            sae.save(out, c);
+            sae.save(out, meta, Map.of("loupe_activation_scale", Map.of("in", r.scale().in(), "out", r.scale().out(), "folded", true)));
             Files.writeString(out.resolve("metrics.json"),
                     new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(metrics) + "\n");
         }

@@ -23,15 +23,18 @@ package io.loupe.dict;
  * @param bDecInit      {@code mean}, {@code median} (geometric) or {@code zero}: b_dec at the data centre makes early steps useful
  * @param dOut          0 for a sparse autoencoder (reconstructs its input); else a transcoder that reads d_in-wide
  *                      activations of one hook and reconstructs the d_out-wide activations of another
+ * @param normalize     train on activations scaled so that E‖x‖² = d_in (and E‖y‖² = d_out for a transcoder's targets),
+ *                      as SAELens' {@code expected_average_only_in}, so penalties mean the same on every model and hook;
+ *                      the scales are folded into the saved weights, which then read raw activations
  */
 public record SaeConfig(Architecture architecture, int dIn, int dSae, int k, double l1, double l0, double bandwidth, double initThreshold,
                         int auxK, double auxCoeff, long deadAfter, double lr, int warmupSteps, int decaySteps, int steps, int batchSize,
-                        long seed, String bDecInit, int dOut) implements java.io.Serializable {
+                        long seed, String bDecInit, int dOut, boolean normalize) implements java.io.Serializable {
     public SaeConfig {
         if (dIn < 1 || dSae < 1 || steps < 0 || batchSize < 1) {
             throw new IllegalArgumentException("d_in, d_sae and batch size must be >= 1 and steps >= 0");
         }
-        if ((architecture == Architecture.TOPK || architecture == Architecture.BATCH_TOPK) && (k < 1 || k > dSae)) {
+        if (architecture.usesK() && (k < 1 || k > dSae)) {
             throw new IllegalArgumentException("k must be in [1, d_sae = " + dSae + "], got " + k);
         }
         if (!(lr > 0) || warmupSteps < 0 || decaySteps < 0 || auxK < 0 || !(bandwidth > 0) || !(initThreshold > 0)) {
@@ -45,47 +48,70 @@ public record SaeConfig(Architecture architecture, int dIn, int dSae, int k, dou
         }
     }
 
-    /** Defaults for an architecture and shape, to adjust with the {@code with*} methods. */
+    /**
+     * Defaults for an architecture and shape, to adjust with the {@code with*} methods. The penalties and JumpReLU's θ
+     * and ε are in units of normalised activations (mean norm √d_in): λ₁ = {@link #defaultL1}, λ₀ = {@link #DEFAULT_L0},
+     * θ₀ = 1 (a random unit direction's pre-activation is about unit-scale, so about a sixth of the latents fire at
+     * first: Adam moves log θ by about the learning rate per step, so θ₀ sets the early L0), ε = 0.1.
+     */
     public static SaeConfig defaults(Architecture a, int dIn, int dSae, int k) {
-        return new SaeConfig(a, dIn, dSae, k, 5.0, 1.0, 0.001, 0.001, Math.max(1, Math.min(dSae, dIn / 2)), 1.0 / 32, 10_000_000L,
-                2e-4, 100, 0, 1000, 4096, 0, "mean", 0);
+        return new SaeConfig(a, dIn, dSae, k, defaultL1(a), DEFAULT_L0, 0.1, 1.0, Math.max(1, Math.min(dSae, dIn / 2)), 1.0 / 32, 10_000_000L,
+                2e-4, 100, 0, 1000, 4096, 0, "mean", 0, true);
+    }
+
+    /** JumpReLU's default L0 coefficient. */
+    public static final double DEFAULT_L0 = 0.3;
+
+    /**
+     * The default L1 coefficient: 1 for ReLU, 2 for Gated (whose penalty acts on the gate path only). On stories260k
+     * {@code blocks.2.hook_resid_post}, width 256, 400 steps, these gave FVU 0.20 at L0 52 and 0.16 at L0 45
+     * (2026-12-01; the README's fit section has the table).
+     */
+    public static double defaultL1(Architecture a) {
+        return a == Architecture.GATED ? 2.0 : 1.0;
     }
 
     public SaeConfig withTraining(double lr, int steps, int batchSize, int warmupSteps, int decaySteps) {
         return new SaeConfig(architecture, dIn, dSae, k, l1, l0, bandwidth, initThreshold, auxK, auxCoeff, deadAfter, lr, warmupSteps,
-                decaySteps, steps, batchSize, seed, bDecInit, dOut);
+                decaySteps, steps, batchSize, seed, bDecInit, dOut, normalize);
     }
 
     public SaeConfig withSparsity(double l1, double l0) {
         return new SaeConfig(architecture, dIn, dSae, k, l1, l0, bandwidth, initThreshold, auxK, auxCoeff, deadAfter, lr, warmupSteps,
-                decaySteps, steps, batchSize, seed, bDecInit, dOut);
+                decaySteps, steps, batchSize, seed, bDecInit, dOut, normalize);
     }
 
     /** JumpReLU's straight-through kernel width ε and initial θ; ε must match the scale of the pre-activations. */
     public SaeConfig withJump(double bandwidth, double initThreshold) {
         return new SaeConfig(architecture, dIn, dSae, k, l1, l0, bandwidth, initThreshold, auxK, auxCoeff, deadAfter, lr, warmupSteps,
-                decaySteps, steps, batchSize, seed, bDecInit, dOut);
+                decaySteps, steps, batchSize, seed, bDecInit, dOut, normalize);
     }
 
     public SaeConfig withSeed(long seed) {
         return new SaeConfig(architecture, dIn, dSae, k, l1, l0, bandwidth, initThreshold, auxK, auxCoeff, deadAfter, lr, warmupSteps,
-                decaySteps, steps, batchSize, seed, bDecInit, dOut);
+                decaySteps, steps, batchSize, seed, bDecInit, dOut, normalize);
     }
 
     public SaeConfig withDeadAfter(long tokens) {
         return new SaeConfig(architecture, dIn, dSae, k, l1, l0, bandwidth, initThreshold, auxK, auxCoeff, tokens, lr, warmupSteps,
-                decaySteps, steps, batchSize, seed, bDecInit, dOut);
+                decaySteps, steps, batchSize, seed, bDecInit, dOut, normalize);
     }
 
     public SaeConfig withBDecInit(String init) {
         return new SaeConfig(architecture, dIn, dSae, k, l1, l0, bandwidth, initThreshold, auxK, auxCoeff, deadAfter, lr, warmupSteps,
-                decaySteps, steps, batchSize, seed, init, dOut);
+                decaySteps, steps, batchSize, seed, init, dOut, normalize);
+    }
+
+    /** With or without training on norm-scaled activations (see {@code normalize}). */
+    public SaeConfig withNormalize(boolean normalize) {
+        return new SaeConfig(architecture, dIn, dSae, k, l1, l0, bandwidth, initThreshold, auxK, auxCoeff, deadAfter, lr, warmupSteps,
+                decaySteps, steps, batchSize, seed, bDecInit, dOut, normalize);
     }
 
     /** A transcoder from d_in-wide inputs to {@code dOut}-wide targets. */
     public SaeConfig withTranscoderOut(int dOut) {
         return new SaeConfig(architecture, dIn, dSae, k, l1, l0, bandwidth, initThreshold, auxK, auxCoeff, deadAfter, lr, warmupSteps,
-                decaySteps, steps, batchSize, seed, bDecInit, dOut);
+                decaySteps, steps, batchSize, seed, bDecInit, dOut, normalize);
     }
 
     public boolean transcoder() {
@@ -100,6 +126,20 @@ public record SaeConfig(Architecture architecture, int dIn, int dSae, int k, dou
     /** Width of a training row: the input, followed by the target for a transcoder. */
     public int rowWidth() {
         return dIn + dOut;
+    }
+
+    /**
+     * Matryoshka's nested prefix widths, smallest first and ending with d_sae: d_sae/16, d_sae/8, d_sae/4, d_sae/2, d_sae
+     * (those of at least one latent, without repeats).
+     */
+    public java.util.List<Integer> nestedWidths() {
+        java.util.TreeSet<Integer> w = new java.util.TreeSet<>();
+        for (int div = 16; div >= 1; div /= 2) {
+            if (dSae / div >= 1) {
+                w.add(dSae / div);
+            }
+        }
+        return java.util.List.copyOf(w);
     }
 
     /** Learning rate at a step: linear warm-up, flat, then linear decay to 0 over the last {@code decaySteps}. */

@@ -7,6 +7,8 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.nn.Activation;
 import io.loupe.model.Runtime;
 import io.loupe.optim.AdamW;
 import io.loupe.optim.TrainingState;
@@ -41,8 +43,12 @@ public final class SaeTrainer {
         }
     }
 
-    /** A finished run: the dictionary, its log, where the time went, and the step it started from (0 unless it resumed). */
-    public record Result(SparseAutoencoder sae, List<StepLog> log, double seconds, double dataSeconds, long tokens, int firstStep) {
+    /**
+     * A finished run: the dictionary (scales folded in: it reads raw activations), its log (losses on scaled activations),
+     * where the time went, the step it started from (0 unless it resumed) and the activation scales it trained with.
+     */
+    public record Result(SparseAutoencoder sae, List<StepLog> log, double seconds, double dataSeconds, long tokens, int firstStep,
+                         ActivationScale scale) {
         public double tokensPerSecond() {
             return tokens / seconds;
         }
@@ -56,32 +62,60 @@ public final class SaeTrainer {
     }
 
     /**
-     * The training loss on one batch: reconstruction, plus the architecture's sparsity term (λ₁ · weighted L1 for ReLU,
-     * λ₀ · L0 for JumpReLU), plus α · AuxK for TopK and BatchTopK. Updates BatchTopK's threshold.
+     * The training loss on one batch: reconstruction, plus the architecture's sparsity term, plus an auxiliary term.
+     * <ul>
+     *   <li>ReLU: λ₁ · Σ_i f_i‖W_dec[i]‖; JumpReLU: λ₀ · L0 (straight-through);</li>
+     *   <li>Gated: λ₁ · Σ_i ReLU(π_gate)_i‖W_dec[i]‖, and aux = ‖y − (ReLU(π_gate) W_dec + b_dec)‖² through a frozen
+     *   (detached) decoder, as the paper trains the gate (SAELens' current code does not detach);</li>
+     *   <li>TopK, BatchTopK, Matryoshka: α · AuxK;</li>
+     *   <li>Matryoshka's reconstruction is the sum over its nested widths m of ‖y − (f[:, :m] W_dec[:m] + b_dec)‖²,
+     *   the full width included (SAELens' {@code matryoshka_batchtopk}).</li>
+     * </ul>
+     * Updates the BatchTopK threshold.
      *
      * @param x    the dictionary's input {@code [n, d_in]}
      * @param y    the reconstruction target {@code [n, out_width]}
      * @param dead {@code [d_sae]} true for latents that have not fired for {@code dead_after} tokens
      */
     public static StepLoss stepLoss(SaeConfig cfg, SparseAutoencoder sae, NDArray x, NDArray y, NDArray dead) {
+        Architecture a = cfg.architecture();
         NDArray pre = sae.preActivations(x);
         NDArray f = sae.activate(pre, true);
-        NDArray xHat = sae.decode(f);
-        NDArray recon = SaeLosses.reconstruction(y, xHat);
+        NDArray xHat, recon;
+        if (a == Architecture.MATRYOSHKA) {
+            xHat = sae.bDec;
+            recon = null;
+            int from = 0;
+            for (int to : cfg.nestedWidths()) {   // one pass over the decoder: each prefix adds its group to the last
+                NDIndex group = new NDIndex("{}:{}", from, to);
+                xHat = f.get(new NDIndex(":, {}:{}", from, to)).matMul(sae.wDec.get(group)).add(xHat);
+                NDArray part = SaeLosses.reconstruction(y, xHat);
+                recon = recon == null ? part : recon.add(part);
+                from = to;
+            }
+        } else {
+            xHat = sae.decode(f);
+            recon = SaeLosses.reconstruction(y, xHat);
+        }
         NDArray zero = Tensors.constant(recon, 0);
-        NDArray sparsity = switch (cfg.architecture()) {
+        NDArray sparsity = switch (a) {
             case RELU -> Tensors.times(SaeLosses.weightedL1(f, sae.wDec), cfg.l1());
+            case GATED -> Tensors.times(SaeLosses.weightedL1(Activation.relu(pre), sae.wDec), cfg.l1());
             case JUMPRELU -> Tensors.times(SaeLosses.jumpL0(pre, sae.logThreshold.exp(), cfg.bandwidth()), cfg.l0());
             default -> zero;
         };
-        NDArray aux = cfg.architecture() == Architecture.TOPK || cfg.architecture() == Architecture.BATCH_TOPK
-                ? Tensors.times(SaeLosses.auxK(y.sub(xHat).stopGradient(), pre, dead, sae.wDec, cfg.auxK()), cfg.auxCoeff())
-                : zero;
+        NDArray aux = switch (a) {
+            case TOPK, BATCH_TOPK, MATRYOSHKA ->
+                    Tensors.times(SaeLosses.auxK(y.sub(xHat).stopGradient(), pre, dead, sae.wDec, cfg.auxK()), cfg.auxCoeff());
+            case GATED -> SaeLosses.reconstruction(y, Activation.relu(pre).matMul(sae.wDec.stopGradient()).add(sae.bDec.stopGradient()));
+            default -> zero;
+        };
         return new StepLoss(recon.add(sparsity).add(aux), recon, sparsity, aux, f);
     }
 
     /**
-     * @param sample    reconstruction targets for b_dec initialisation {@code [n, out_width]}
+     * @param sample    training rows {@code [n, row_width]} (input, then target for a transcoder): they set the activation
+     *                  scales and initialise b_dec
      * @param logEvery  log a step every this many (the last step is always logged)
      */
     public static Result train(SaeConfig cfg, ActivationSource data, NDArray sample, NDManager manager, int logEvery,
@@ -96,7 +130,11 @@ public final class SaeTrainer {
             throw new IllegalArgumentException("the data has width " + data.width() + " but the dictionary's rows are " + cfg.rowWidth()
                     + (cfg.transcoder() ? " (d_in " + cfg.dIn() + " + d_out " + cfg.dOut() + ")" : " wide (d_in)"));
         }
-        SparseAutoencoder sae = SparseAutoencoder.init(cfg, manager, sample);
+        if (sample.getShape().dimension() != 2 || sample.getShape().get(1) != cfg.rowWidth()) {
+            throw new IllegalArgumentException("the sample rows are " + sample.getShape() + "; expected [n, " + cfg.rowWidth() + "]");
+        }
+        ActivationScale scale = ActivationScale.estimate(cfg, sample);
+        SparseAutoencoder sae = SparseAutoencoder.init(cfg, manager, Tensors.times(target(cfg, sample), scale.out()));
         List<NDArray> params = sae.parameters();
         params.forEach(p -> p.setRequiresGradient(true));
         NDManager state = manager.newSubManager();
@@ -116,7 +154,7 @@ public final class SaeTrainer {
                 long t0 = System.nanoTime();
                 NDArray rows = data.next(s, cfg.batchSize());
                 dataNanos += System.nanoTime() - t0;
-                NDArray x = input(cfg, rows), y = target(cfg, rows);
+                NDArray x = Tensors.times(input(cfg, rows), scale.in()), y = Tensors.times(target(cfg, rows), scale.out());
                 NDArray dead = sinceFired.gte(cfg.deadAfter());
                 double[] parts = new double[4];
                 NDArray codes;
@@ -153,7 +191,9 @@ public final class SaeTrainer {
         }
         params.forEach(p -> p.setRequiresGradient(false));
         state.close();
-        return new Result(sae, log, (System.nanoTime() - start) / 1e9, dataNanos / 1e9, (long) (cfg.steps() - first) * cfg.batchSize(), first);
+        sae.foldScale(scale);
+        return new Result(sae, log, (System.nanoTime() - start) / 1e9, dataNanos / 1e9, (long) (cfg.steps() - first) * cfg.batchSize(), first,
+                scale);
     }
 
     /** The arrays a training state holds: parameters, Adam's moments and the steps since each latent fired. */

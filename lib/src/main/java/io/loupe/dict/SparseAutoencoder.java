@@ -21,9 +21,10 @@ import java.util.Map;
  * A sparse dictionary: {@code pre = (x − b_dec) W_enc + b_enc}, {@code f = σ(pre)}, {@code x̂ = f W_dec + b_dec},
  * with σ one of the {@link Architecture}s. Shapes: x {@code [n, d_in]}, W_enc {@code [d_in, d_sae]},
  * b_enc {@code [d_sae]}, W_dec {@code [d_sae, d_in]} (unit-norm rows), b_dec {@code [d_in]}; JumpReLU keeps
- * {@code log θ} {@code [d_sae]}; BatchTopK keeps the global inference threshold. A transcoder reads x of one
- * hook and rebuilds another ({@code W_dec [d_sae, d_out]}, {@code b_dec [d_out]}, no input centring). The
- * weights use SAELens' names and layout, so {@link #save} writes a checkpoint SAELens can load.
+ * {@code log θ} {@code [d_sae]}; BatchTopK and Matryoshka keep the global inference threshold; Gated keeps
+ * b_enc as its gate bias b_gate, and {@code r_mag}, {@code b_mag} {@code [d_sae]} for the magnitude path. A transcoder
+ * reads x of one hook and rebuilds another ({@code W_dec [d_sae, d_out]}, {@code b_dec [d_out]}, no input centring).
+ * The weights use SAELens' names and layout, so {@link #save} writes a checkpoint SAELens 6 loads ({@link SaeLensConfig}).
  */
 public final class SparseAutoencoder implements AutoCloseable {
     private final SaeConfig cfg;
@@ -33,10 +34,12 @@ public final class SparseAutoencoder implements AutoCloseable {
     final NDArray wDec;
     final NDArray bDec;
     final NDArray logThreshold;     // JumpReLU only
-    private double batchThreshold;  // BatchTopK inference threshold (EMA of the smallest kept activation)
+    final NDArray rMag;             // Gated only: per-latent log scale of the magnitude path
+    final NDArray bMag;             // Gated only: the magnitude path's bias
+    private double batchThreshold;  // BatchTopK and Matryoshka inference threshold (EMA of the smallest kept activation)
 
     private SparseAutoencoder(SaeConfig cfg, NDManager manager, NDArray wEnc, NDArray bEnc, NDArray wDec, NDArray bDec, NDArray logThreshold,
-                              double batchThreshold) {
+                              NDArray rMag, NDArray bMag, double batchThreshold) {
         this.cfg = cfg;
         this.manager = manager;
         this.wEnc = wEnc;
@@ -44,6 +47,8 @@ public final class SparseAutoencoder implements AutoCloseable {
         this.wDec = wDec;
         this.bDec = bDec;
         this.logThreshold = logThreshold;
+        this.rMag = rMag;
+        this.bMag = bMag;
         this.batchThreshold = batchThreshold;
     }
 
@@ -72,7 +77,9 @@ public final class SparseAutoencoder implements AutoCloseable {
         bDec.attach(m);
         NDArray logT = cfg.architecture() == Architecture.JUMPRELU
                 ? m.full(new Shape(cfg.dSae()), (float) Math.log(cfg.initThreshold())) : null;
-        return new SparseAutoencoder(cfg, m, wEnc, m.zeros(new Shape(cfg.dSae())), wDec, bDec, logT, 0);
+        boolean gated = cfg.architecture() == Architecture.GATED;
+        return new SparseAutoencoder(cfg, m, wEnc, m.zeros(new Shape(cfg.dSae())), wDec, bDec, logT, gated ? m.zeros(new Shape(cfg.dSae())) : null,
+                gated ? m.zeros(new Shape(cfg.dSae())) : null, 0);
     }
 
     /** Weiszfeld's iterations for the point minimising the summed Euclidean distance to the rows of {@code x}. */
@@ -87,7 +94,13 @@ public final class SparseAutoencoder implements AutoCloseable {
 
     /** The parameters the optimizer updates. */
     List<NDArray> parameters() {
-        return logThreshold == null ? List.of(wEnc, bEnc, wDec, bDec) : List.of(wEnc, bEnc, wDec, bDec, logThreshold);
+        List<NDArray> p = new java.util.ArrayList<>(List.of(wEnc, bEnc, wDec, bDec));
+        for (NDArray extra : new NDArray[]{logThreshold, rMag, bMag}) {
+            if (extra != null) {
+                p.add(extra);
+            }
+        }
+        return p;
     }
 
     public SaeConfig config() {
@@ -116,8 +129,9 @@ public final class SparseAutoencoder implements AutoCloseable {
         return switch (cfg.architecture()) {
             case RELU -> Activation.relu(pre);   // relu, not maximum(pre, 0): its backward is one fused pass
             case TOPK -> scatterTopK(pre, cfg.k());
-            case BATCH_TOPK -> training ? batchTopK(Activation.relu(pre)) : Activation.relu(pre).mul(pre.gt(batchThreshold));
+            case BATCH_TOPK, MATRYOSHKA -> training ? batchTopK(Activation.relu(pre)) : Activation.relu(pre).mul(pre.gt(batchThreshold));
             case JUMPRELU -> jump(pre);
+            case GATED -> gated(pre);
         };
     }
 
@@ -156,6 +170,15 @@ public final class SparseAutoencoder implements AutoCloseable {
         return pre.mul(h).add(surrogate).sub(surrogate.stopGradient());
     }
 
+    /**
+     * {@code 1[π_gate > 0] · ReLU((π_gate − b_gate)·e^{r_mag} + b_mag)} with {@code pre = π_gate}: the magnitude path
+     * reuses the gate's product x̃ W_enc, rescaled per latent. No gradient passes the gate's step.
+     */
+    private NDArray gated(NDArray pre) {
+        NDArray magnitude = Activation.relu(pre.sub(bEnc).mul(rMag.exp()).add(bMag));
+        return magnitude.mul(pre.stopGradient().gt(0));
+    }
+
     /** {@code x̂ = f W_dec + b_dec}: {@code [n, d_sae] → [n, out_width]}. */
     public NDArray decode(NDArray f) {
         return f.matMul(wDec).add(bDec);
@@ -166,6 +189,22 @@ public final class SparseAutoencoder implements AutoCloseable {
         try (NDArray data = wDec.stopGradient()) {   // in place on the storage, outside autograd (see SaeTrainer)
             data.divi(data.square().sum(new int[]{1}, true).sqrt().maximum(1e-12f));
         }
+    }
+
+    /**
+     * Folds the scales the dictionary trained with into its weights, so that it reads raw activations x and writes raw
+     * targets: with x' = s_in·x and y' = s_out·y, {@code W_enc ← s_in·W_enc}, {@code W_dec ← W_dec / s_out},
+     * {@code b_dec ← b_dec / s_out} leave every pre-activation (and so θ and the BatchTopK threshold) unchanged and
+     * give ŷ = ŷ' / s_out. (An autoencoder has s_in = s_out, so its centring x − b_dec folds consistently too.)
+     * The decoder rows then have norm 1/s_out.
+     */
+    void foldScale(ActivationScale s) {
+        if (s.equals(ActivationScale.NONE)) {
+            return;
+        }
+        wEnc.muli(s.in());
+        wDec.divi(s.out());
+        bDec.divi(s.out());
     }
 
     double batchThreshold() {
@@ -182,45 +221,31 @@ public final class SparseAutoencoder implements AutoCloseable {
         return wDec;
     }
 
-    /** {@code sae_weights.safetensors} and {@code cfg.json} (SAELens field names) into {@code dir}. */
-    public void save(Path dir, Map<String, Object> extraCfg) throws IOException {
-        SafetensorsWriter w = new SafetensorsWriter().put("W_enc", wEnc).put("b_enc", bEnc).put("W_dec", wDec).put("b_dec", bDec);
+    /**
+     * {@code sae_weights.safetensors} and {@code cfg.json} (SAELens 6's schema, {@link SaeLensConfig}) into {@code dir}.
+     *
+     * @param metadata SAELens' metadata fields (hook_name, model_name, …)
+     * @param loupe    Loupe's own top-level fields (SAELens ignores them)
+     */
+    public void save(Path dir, Map<String, Object> metadata, Map<String, Object> loupe) throws IOException {
+        SafetensorsWriter w = new SafetensorsWriter().put("W_enc", wEnc).put(rMag != null ? "b_gate" : "b_enc", bEnc).put("W_dec", wDec).put("b_dec", bDec);
+        if (rMag != null) {
+            w.put("r_mag", rMag).put("b_mag", bMag);
+        }
         NDArray t = thresholdVector();
         if (t != null) {
             w.put("threshold", t);
         }
         java.nio.file.Files.createDirectories(dir);
         w.write(dir.resolve("sae_weights.safetensors"));
-        Map<String, Object> c = new LinkedHashMap<>();
-        c.put("architecture", cfg.architecture().saeLensName());
-        c.put("d_in", cfg.dIn());
-        c.put("d_sae", cfg.dSae());
-        if (cfg.transcoder()) {
-            c.put("d_out", cfg.dOut());
-        }
-        c.put("dtype", "float32");
-        c.put("device", "cpu");
-        c.put("apply_b_dec_to_input", !cfg.transcoder());
-        c.put("normalize_activations", "none");
-        c.put("finetuning_scaling_factor", false);
-        if (cfg.architecture() == Architecture.TOPK || cfg.architecture() == Architecture.BATCH_TOPK) {
-            c.put("k", cfg.k());
-            c.put("activation_fn_str", "topk");
-            c.put("activation_fn_kwargs", Map.of("k", cfg.k()));
-        } else {
-            c.put("activation_fn_str", "relu");
-        }
-        c.put("loupe_config", cfg);
-        c.putAll(extraCfg);
-        java.nio.file.Files.writeString(dir.resolve("cfg.json"),
-                new com.google.gson.GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(c) + "\n");
+        java.nio.file.Files.writeString(dir.resolve("cfg.json"), SaeLensConfig.write(cfg, metadata, loupe));
     }
 
     private NDArray thresholdVector() {
         if (logThreshold != null) {
             return logThreshold.exp();
         }
-        if (cfg.architecture() == Architecture.BATCH_TOPK) {
+        if (cfg.architecture() == Architecture.BATCH_TOPK || cfg.architecture() == Architecture.MATRYOSHKA) {
             return manager.full(new Shape(cfg.dSae()), (float) batchThreshold);
         }
         return null;
@@ -230,7 +255,8 @@ public final class SparseAutoencoder implements AutoCloseable {
     public static SparseAutoencoder load(Path dir, SaeConfig cfg, NDManager parent) throws IOException {
         NDManager m = parent.newSubManager();
         SafetensorsFile f = SafetensorsFile.open(dir.resolve("sae_weights.safetensors"));
-        NDArray wEnc = f.load(m, "W_enc", DataType.FLOAT32), bEnc = f.load(m, "b_enc", DataType.FLOAT32);
+        boolean gated = cfg.architecture() == Architecture.GATED;
+        NDArray wEnc = f.load(m, "W_enc", DataType.FLOAT32), bEnc = f.load(m, gated ? "b_gate" : "b_enc", DataType.FLOAT32);
         NDArray wDec = f.load(m, "W_dec", DataType.FLOAT32), bDec = f.load(m, "b_dec", DataType.FLOAT32);
         if (!wEnc.getShape().equals(new Shape(cfg.dIn(), cfg.dSae()))) {
             throw new IllegalArgumentException(dir + ": W_enc is " + wEnc.getShape() + ", config says (" + cfg.dIn() + ", " + cfg.dSae() + ")");
@@ -248,7 +274,8 @@ public final class SparseAutoencoder implements AutoCloseable {
                 bt = t.get(0).getFloat();
             }
         }
-        return new SparseAutoencoder(cfg, m, wEnc, bEnc, wDec, bDec, logT, bt);
+        return new SparseAutoencoder(cfg, m, wEnc, bEnc, wDec, bDec, logT, gated ? f.load(m, "r_mag", DataType.FLOAT32) : null,
+                gated ? f.load(m, "b_mag", DataType.FLOAT32) : null, bt);
     }
 
     @Override

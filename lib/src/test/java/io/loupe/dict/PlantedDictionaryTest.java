@@ -36,16 +36,34 @@ class PlantedDictionaryTest {
         return trueAtoms.matMul(l.transpose()).max(new int[]{1}).mean().getFloat();
     }
 
+    /**
+     * 64 latents for 48 atoms; Matryoshka gets 128, because its nested prefixes (the first 8, 16, 32, 64) must each
+     * reconstruct alone and spend their latents on blends of atoms: at 64 it recovered 0.938, at 128 0.975.
+     */
+    static int width(Architecture a) {
+        return a == Architecture.MATRYOSHKA ? 128 : 64;
+    }
+
+    /**
+     * L1 for ReLU 0.3. Gated needs more, because its L1 acts on the gate alone while the frozen-decoder auxiliary loss
+     * keeps the gate at the codes' scale, and its window is narrow: the autoencoder recovered 0.92 at 3 and 0.973 at 5,
+     * the transcoder 0.971 at 2, 0.975 at 3, 0.91 at 4 and 0.87 at 5. (With SAELens' undetached auxiliary loss both
+     * recovered 0.98–0.99 from 2 to 5: the frozen decoder the paper prescribes is the harder one to tune.)
+     */
+    static double l1(Architecture a, boolean transcoder) {
+        return a != Architecture.GATED ? 0.3 : transcoder ? 3 : 5;
+    }
+
     @ParameterizedTest
     @EnumSource(Architecture.class)
     void recoversPlantedAtoms(Architecture a) {
         try (NDManager m = Runtime.newManager(Device.cpu())) {
             NDArray[] data = planted(m, 1);
-            SaeConfig cfg = SaeConfig.defaults(a, D_IN, 64, ACTIVE)
+            SaeConfig cfg = SaeConfig.defaults(a, D_IN, width(a), ACTIVE)
                     .withTraining(3e-3, 2000, 256, 50, 400)
-                    .withSparsity(0.3, 0.08)
+                    .withSparsity(l1(a, false), 0.8)
                     .withDeadAfter(20_000)
-                    .withJump(0.1, 0.1)   // kernel width on the scale of these unit-norm mixtures
+                    .withJump(0.3, 0.3)   // kernel width on the scale of these mixtures once normalised (mean norm √32)
                     .withSeed(3);
             SaeTrainer.Result r = SaeTrainer.train(cfg, new InMemorySource(data[0], 7), data[0].get(":2048"), m, 500, l -> { });
             double score = recovery(data[1], r.sae().decoder());
@@ -72,14 +90,14 @@ class PlantedDictionaryTest {
             outAtoms = outAtoms.div(outAtoms.square().sum(new int[]{1}, true).sqrt());
             NDArray rows = data[0].concat(codes.matMul(outAtoms), 1);                                                   // [ROWS, 32 + 24]
             int steps = a == Architecture.TOPK || a == Architecture.BATCH_TOPK ? 3000 : 2000;
-            SaeConfig cfg = SaeConfig.defaults(a, D_IN, 64, ACTIVE).withTranscoderOut(dOut)
+            SaeConfig cfg = SaeConfig.defaults(a, D_IN, width(a), ACTIVE).withTranscoderOut(dOut)
                     .withTraining(3e-3, steps, 256, 50, steps / 5)
-                    .withSparsity(0.3, 0.08)
+                    .withSparsity(l1(a, true), 0.8)
                     .withDeadAfter(20_000)
-                    .withJump(0.1, 0.1)
+                    .withJump(0.3, 0.3)
                     .withSeed(3);
-            SaeTrainer.Result r = SaeTrainer.train(cfg, new InMemorySource(rows, 7), SaeTrainer.target(cfg, rows.get(":2048")), m, 500, l -> { });
-            assertEquals(new Shape(64, dOut), r.sae().decoder().getShape());
+            SaeTrainer.Result r = SaeTrainer.train(cfg, new InMemorySource(rows, 7), rows.get(":2048"), m, 500, l -> { });
+            assertEquals(new Shape(width(a), dOut), r.sae().decoder().getShape());
             double score = recovery(outAtoms, r.sae().decoder());
             assertTrue(score >= 0.95, a + " transcoder: recovery " + score + ", last " + r.log().get(r.log().size() - 1));
         }

@@ -6,6 +6,7 @@ import com.google.gson.JsonParser;
 import io.loupe.collect.ValueDtype;
 import io.loupe.dict.FeatureStats;
 import io.loupe.dict.SaeConfig;
+import io.loupe.dict.SaeLensConfig;
 import io.loupe.dict.SparseAutoencoder;
 import io.loupe.model.Runtime;
 import org.apache.hadoop.fs.FileSystem;
@@ -45,10 +46,10 @@ public final class FeatureTableJob {
         FileSystem fs = ckpt.getFileSystem(conf);
         JsonObject cfgJson;
         try (var in = fs.open(new Path(ckpt, "cfg.json"))) {
-            cfgJson = JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
+            cfgJson = SaeLensConfig.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
         }
-        SaeConfig cfg = new Gson().fromJson(cfgJson.get("loupe_config"), SaeConfig.class);
-        String hook = cfgJson.get("hook_name").getAsString();
+        SaeConfig cfg = SaeLensConfig.loupeConfig(cfgJson);
+        String hook = SaeLensConfig.hookName(cfgJson);
         ValueDtype dtype = ValueDtype.parse(manifest.get("dtype").getAsString());
         String localCkpt = fs.makeQualified(ckpt).toString();
         Dataset<Row> rows = spark.read().parquet(activations).filter(col("hook").equalTo(hook)).select("example_id", "position", "values");

@@ -49,7 +49,7 @@ public final class FitSweepJob {
     /** @return one metrics map per task, in grid order */
     public static List<Map<String, Object>> run(SparkSession spark, List<FitTask> grid, String activations, ValueDtype dtype, String model,
                                                 double evalFraction, String out) throws IOException {
-        return run(spark, grid, activations, dtype, model, out, new Options(evalFraction, 0, 256, -1));
+        return run(spark, grid, activations, dtype, model, out, new Options(evalFraction, 0, 256, -1, JobFiles.qualify(model, spark.sparkContext().hadoopConfiguration()), 0));
     }
 
     /**
@@ -60,8 +60,11 @@ public final class FitSweepJob {
      * @param shuffleBufferMb autoencoders stream their rows through a shuffle buffer of this many MB; 0 loads every row into memory
      *                        (transcoders always do: they pair two hooks' rows by token)
      * @param failOnceAtStep  fault injection for tests: the first attempt of each task dies after saving this step (-1: never)
+     * @param modelName       the model's name in each checkpoint's metadata (a TransformerLens id, or the model's URI)
+     * @param contextSize     the activations' context size for the metadata; 0 when the collect run did not fix one
      */
-    public record Options(double evalFraction, int checkpointEvery, int shuffleBufferMb, int failOnceAtStep) implements java.io.Serializable {
+    public record Options(double evalFraction, int checkpointEvery, int shuffleBufferMb, int failOnceAtStep, String modelName, int contextSize)
+            implements java.io.Serializable {
     }
 
     public static List<Map<String, Object>> run(SparkSession spark, List<FitTask> grid, String activations, ValueDtype dtype, String model,
@@ -110,7 +113,11 @@ public final class FitSweepJob {
                 o.checkpointEvery() > 0 ? o.checkpointEvery() : Math.max(1, task.steps() / 10), o.failOnceAtStep());
         Map<String, Object> metrics;
         try (var manager = Runtime.newManager(ai.djl.Device.cpu())) {
-            Map<String, Object> extra = Map.of("model_name", model, "dataset_path", activations, "prepend_bos", true);
+            Map<String, Object> extra = new java.util.LinkedHashMap<>(Map.of("model_name", o.modelName(), "dataset_path", activations,
+                    "prepend_bos", true));
+            if (o.contextSize() > 0) {
+                extra.put("context_size", o.contextSize());
+            }
             java.util.function.Consumer<String> log = line -> LOG.info(task.name() + ": " + line);
             HookPoint hook = HookPoint.parse(task.hook());
             if (task.targetHook() == null && o.shuffleBufferMb() > 0) {

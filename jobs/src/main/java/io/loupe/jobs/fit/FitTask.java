@@ -25,8 +25,8 @@ public record FitTask(String name, String hook, String targetHook, Architecture 
     /** @param hook a hook name, or {@code source:target} for a transcoder (named {@code source__to__target}) */
     public static String nameOf(String hook, Architecture a, int width, int k, double l1, double l0, double lr) {
         String sparsity = switch (a) {
-            case TOPK, BATCH_TOPK -> "_k" + k;
-            case RELU -> "_l1" + l1;
+            case TOPK, BATCH_TOPK, MATRYOSHKA -> "_k" + k;
+            case RELU, GATED -> "_l1" + l1;
             case JUMPRELU -> "_l0" + l0;
         };
         return hook.replace(":", "__to__") + "__" + a.saeLensName() + "_w" + width + sparsity + "_lr" + lr;

@@ -194,9 +194,9 @@ public final class UnlearningScoreJob {
     private static double[][] firing(ExecutorModels.Loaded lm, Configuration conf, String sae, List<ScoreExample> forget, List<ScoreExample> retain,
                                      int batchSize) throws java.io.IOException {
         java.nio.file.Path dir = ModelFiles.local(sae, conf);
-        JsonObject cfgJson = JsonParser.parseString(Files.readString(dir.resolve("cfg.json"), StandardCharsets.UTF_8)).getAsJsonObject();
-        SaeConfig cfg = new Gson().fromJson(cfgJson.get("loupe_config"), SaeConfig.class);
-        HookPoint hook = HookPoint.parse(cfgJson.get("hook_name").getAsString());
+        JsonObject cfgJson = io.loupe.dict.SaeLensConfig.parse(Files.readString(dir.resolve("cfg.json"), StandardCharsets.UTF_8));
+        SaeConfig cfg = io.loupe.dict.SaeLensConfig.loupeConfig(cfgJson);
+        HookPoint hook = HookPoint.parse(io.loupe.dict.SaeLensConfig.hookName(cfgJson));
         try (NDManager m = lm.model().manager().newSubManager(); SparseAutoencoder dict = SparseAutoencoder.load(dir, cfg, m)) {
             return new double[][]{frequencies(lm, dict, hook, forget, batchSize), frequencies(lm, dict, hook, retain, batchSize)};
         }
