@@ -35,7 +35,14 @@ public final class SaeLosses {
         }
         NDArray masked = pre.maximum(Tensors.constant(pre, 0)).mul(dead.toType(pre.getDataType(), false));     // only dead latents compete
         NDArray codes = SparseAutoencoder.keepTopK(masked, Math.min(auxK, nDead));
-        NDArray eHat = codes.matMul(wDec);
+        return auxKRatio(e, codes.matMul(wDec));
+    }
+
+    /**
+     * AuxK's ratio once the dead latents' reconstruction {@code ê} of the residual e is made:
+     * {@code Σ(ê − e)² / Σ(e − ē)²} ({@link #auxK} dense, or from the chosen latents only).
+     */
+    public static NDArray auxKRatio(NDArray e, NDArray eHat) {
         NDArray centred = e.sub(e.mean(new int[]{0}, true));
         return eHat.sub(e).square().sum().div(centred.square().sum().add(1e-12));
     }

@@ -54,8 +54,16 @@ public final class SaeTrainer {
         }
     }
 
-    /** One step's loss, differentiable: {@code total = reconstruction + sparsity + aux}, and the codes f {@code [n, d_sae]}. */
-    public record StepLoss(NDArray total, NDArray reconstruction, NDArray sparsity, NDArray aux, NDArray codes) {
+    /**
+     * One step's loss, differentiable: {@code total = reconstruction + sparsity + aux}; and, without gradients, which
+     * latents fired in the batch ({@code [d_sae]} boolean) and the mean number active per row (a scalar).
+     */
+    public record StepLoss(NDArray total, NDArray reconstruction, NDArray sparsity, NDArray aux, NDArray fired, NDArray meanL0) {
+        static StepLoss fromCodes(NDArray total, NDArray reconstruction, NDArray sparsity, NDArray aux, NDArray f) {
+            NDArray on = f.stopGradient().gt(0);
+            return new StepLoss(total, reconstruction, sparsity, aux, on.sum(new int[]{0}).gt(0),
+                    on.sum(new int[]{1}).toType(DataType.FLOAT32, false).mean());
+        }
     }
 
     private SaeTrainer() {
@@ -79,6 +87,9 @@ public final class SaeTrainer {
      */
     public static StepLoss stepLoss(SaeConfig cfg, SparseAutoencoder sae, NDArray x, NDArray y, NDArray dead) {
         Architecture a = cfg.architecture();
+        if (a == Architecture.TOPK) {
+            return sparseTopK(cfg, sae, x, y, dead);
+        }
         NDArray pre = sae.preActivations(x);
         NDArray f = sae.activate(pre, true);
         NDArray xHat, recon;
@@ -110,7 +121,36 @@ public final class SaeTrainer {
             case GATED -> SaeLosses.reconstruction(y, Activation.relu(pre).matMul(sae.wDec.stopGradient()).add(sae.bDec.stopGradient()));
             default -> zero;
         };
-        return new StepLoss(recon.add(sparsity).add(aux), recon, sparsity, aux, f);
+        return StepLoss.fromCodes(recon.add(sparsity).add(aux), recon, sparsity, aux, f);
+    }
+
+    /**
+     * TopK's loss through the chosen latents only. The dense pre-activations, computed once without autograd, pick each
+     * row's k latents (and AuxK's among the dead); only those are recomputed from gathered encoder columns and decoded
+     * from gathered decoder rows with autograd ({@link SparseAutoencoder#preActivationsAt}, {@link SparseAutoencoder#decodeAt}),
+     * so the backward pass touches k of d_sae latents per row and builds no [n, d_sae] array. The values and gradients
+     * are the dense form's to rounding (SparseTopKTest).
+     */
+    static StepLoss sparseTopK(SaeConfig cfg, SparseAutoencoder sae, NDArray x, NDArray y, NDArray dead) {
+        NDArray xTilde = sae.centred(x);
+        NDArray pre = xTilde.stopGradient().matMul(sae.wEnc.stopGradient()).add(sae.bEnc.stopGradient());   // [n, d_sae], no graph
+        NDArray idx = pre.topK(cfg.k(), 1, true, false).get(1);                                               // [n, k]
+        NDArray values = Activation.relu(sae.preActivationsAt(xTilde, idx));
+        NDArray xHat = sae.decodeAt(values, idx).add(sae.bDec);
+        NDArray recon = SaeLosses.reconstruction(y, xHat);
+        NDArray aux = Tensors.constant(recon, 0);
+        int nDead = (int) dead.sum().toType(DataType.INT64, false).getLong();
+        if (nDead > 0 && cfg.auxK() > 0) {
+            NDArray deadF = dead.toType(DataType.FLOAT32, false);
+            NDArray auxIdx = Activation.relu(pre).mul(deadF).topK(Math.min(cfg.auxK(), nDead), 1, true, false).get(1);
+            long n = auxIdx.getShape().get(0), m = auxIdx.getShape().get(1);
+            NDArray auxValues = Activation.relu(sae.preActivationsAt(xTilde, auxIdx)).mul(deadF.get(new NDIndex("{}", auxIdx.flatten())).reshape(n, m));
+            aux = Tensors.times(SaeLosses.auxKRatio(y.sub(xHat).stopGradient(), sae.decodeAt(auxValues, auxIdx)), cfg.auxCoeff());
+        }
+        NDArray on = values.stopGradient().gt(0);                                                            // [n, k]
+        NDArray firedIdx = idx.flatten().get(on.flatten());
+        NDArray fired = sae.bEnc.stopGradient().zerosLike().scatter(firedIdx, firedIdx.onesLike().toType(DataType.FLOAT32, false), 0).gt(0);
+        return new StepLoss(recon.add(aux), recon, Tensors.constant(recon, 0), aux, fired, on.sum(new int[]{1}).toType(DataType.FLOAT32, false).mean());
     }
 
     /**
@@ -157,12 +197,11 @@ public final class SaeTrainer {
                 NDArray x = Tensors.times(input(cfg, rows), scale.in()), y = Tensors.times(target(cfg, rows), scale.out());
                 NDArray dead = sinceFired.gte(cfg.deadAfter());
                 double[] parts = new double[4];
-                NDArray codes;
+                StepLoss l;
                 synchronized (Runtime.AUTOGRAD) {
                     try (GradientCollector gc = Runtime.engine().newGradientCollector()) {
-                        StepLoss l = stepLoss(cfg, sae, x, y, dead);
+                        l = stepLoss(cfg, sae, x, y, dead);
                         gc.backward(l.total());
-                        codes = l.codes().stopGradient();
                         if (step % logEvery == 0 || step == cfg.steps() - 1) {
                             parts = new double[]{Tensors.scalar(l.total()), Tensors.scalar(l.reconstruction()), Tensors.scalar(l.sparsity()),
                                 Tensors.scalar(l.aux())};
@@ -171,18 +210,17 @@ public final class SaeTrainer {
                 }
                 adam.step(cfg.lrAt(step), 1.0);
                 sae.normalizeDecoder();
-                NDArray fired = codes.gt(0).sum(new int[]{0}).gt(0);
+                NDArray fired = l.fired();
                 sinceFired.addi(cfg.batchSize()).muli(fired.logicalNot().toType(DataType.INT64, false));
                 if (step % logEvery == 0 || step == cfg.steps() - 1) {
                     if (!Double.isFinite(parts[0])) {
                         throw new IllegalStateException("training diverged: the loss is " + parts[0] + " at step " + (step + 1)
                                 + "; lower the learning rate or check the activations' scale");
                     }
-                    StepLog l = new StepLog(step, parts[0], parts[1], parts[2], parts[3],
-                            Tensors.scalar(codes.gt(0).sum(new int[]{1}).toType(DataType.FLOAT32, false).mean()),
+                    StepLog entry = new StepLog(step, parts[0], parts[1], parts[2], parts[3], Tensors.scalar(l.meanL0()),
                             dead.sum().toType(DataType.INT64, false).getLong());
-                    log.add(l);
-                    progress.accept(l);
+                    log.add(entry);
+                    progress.accept(entry);
                 }
             }
             if (resume != null && (step + 1) % resume.every() == 0 && step + 1 < cfg.steps()) {
