@@ -53,6 +53,37 @@ public final class CollectJob {
     private CollectJob() {
     }
 
+    /**
+     * The activation rows of prompts held in a DataFrame, computed but not written: the rows {@link #run} writes, through the
+     * same {@link CollectPartition}, for the DataFrame API ({@code io.loupe.api.ActivationCollector}). {@code prompts} has
+     * {@code id} and {@code text} and/or {@code token_ids} ({@code array<long>}; it wins where both are set). The options'
+     * input, output, mode and chunking are not used. Values are stored-format bytes, as in the written dataset.
+     */
+    public static Dataset<Row> activations(SparkSession spark, Dataset<Row> prompts, CollectOptions options) throws IOException {
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        CollectOptions o = options.qualified(hconf);
+        ModelConfig cfg = ModelLoader.inspect(ModelFiles.local(o.model(), hconf));
+        List<HookPoint> hooks = o.hookPoints();
+        ActivationCollector.validateHooks(cfg, hooks);
+        List<String> columns = java.util.Arrays.asList(prompts.columns());
+        if (!columns.contains("id") || !(columns.contains("text") || columns.contains("token_ids"))) {
+            throw new IllegalArgumentException("prompts need an id column and text or token_ids; columns: " + columns);
+        }
+        Dataset<Row> normalised = prompts.select(col("id").cast("string").as("id"),
+                columns.contains("text") ? col("text").cast("string").as("text") : lit(null).cast("string").as("text"),
+                columns.contains("token_ids") ? col("token_ids").cast("array<bigint>").as("token_ids") : lit(null).cast("array<bigint>").as("token_ids"));
+        Map<String, Integer> widths = new LinkedHashMap<>();
+        hooks.forEach(p -> widths.put(p.name(), ActivationCollector.width(cfg, p)));
+        Metadata valuesMeta = valuesMetadata(o, widths);
+        StructType schema = CollectSchema.schema(o.topK() > 0, valuesMeta);
+        var sc = spark.sparkContext();
+        CollectPartition.Counters counters = new CollectPartition.Counters(sc.longAccumulator(), sc.longAccumulator(), sc.longAccumulator(),
+                sc.longAccumulator(), sc.longAccumulator());
+        int partitions = o.partitions() > 0 ? o.partitions() : sc.defaultParallelism();
+        return normalised.repartition(partitions, col("id")).sortWithinPartitions("id")
+                .mapPartitions(new CollectPartition(o, counters), Encoders.row(schema));
+    }
+
     public static Summary run(SparkSession spark, CollectOptions options) throws IOException {
         long start = System.nanoTime();
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
