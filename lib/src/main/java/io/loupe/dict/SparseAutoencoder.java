@@ -114,7 +114,7 @@ public final class SparseAutoencoder implements AutoCloseable {
      * transcoders, {@code apply_b_dec_to_input = false}).
      */
     public NDArray preActivations(NDArray x) {
-        return (cfg.transcoder() ? x : x.sub(bDec)).matMul(wEnc).add(bEnc);
+        return centred(x).matMul(wEnc).add(bEnc);
     }
 
     /** Codes at inference: {@code [n, d_in] → [n, d_sae]}. */

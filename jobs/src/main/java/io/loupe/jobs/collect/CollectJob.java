@@ -72,15 +72,31 @@ public final class CollectJob {
         Dataset<Row> normalised = prompts.select(col("id").cast("string").as("id"),
                 columns.contains("text") ? col("text").cast("string").as("text") : lit(null).cast("string").as("text"),
                 columns.contains("token_ids") ? col("token_ids").cast("array<bigint>").as("token_ids") : lit(null).cast("array<bigint>").as("token_ids"));
-        Map<String, Integer> widths = new LinkedHashMap<>();
-        hooks.forEach(p -> widths.put(p.name(), ActivationCollector.width(cfg, p)));
-        Metadata valuesMeta = valuesMetadata(o, widths);
-        StructType schema = CollectSchema.schema(o.topK() > 0, valuesMeta);
-        var sc = spark.sparkContext();
+        StructType schema = CollectSchema.schema(o.topK() > 0, valuesMetadata(o, widths(cfg, hooks)));
+        int partitions = o.partitions() > 0 ? o.partitions() : spark.sparkContext().defaultParallelism();
+        var sc = spark.sparkContext();   // unnamed accumulators: a collect run's progress listener matches its stages by name
         CollectPartition.Counters counters = new CollectPartition.Counters(sc.longAccumulator(), sc.longAccumulator(), sc.longAccumulator(),
                 sc.longAccumulator(), sc.longAccumulator());
-        int partitions = o.partitions() > 0 ? o.partitions() : sc.defaultParallelism();
-        return normalised.repartition(partitions, col("id")).sortWithinPartitions("id")
+        return collectRows(normalised, partitions, o, counters, schema);
+    }
+
+    /** Each hook's row width. */
+    private static Map<String, Integer> widths(ModelConfig cfg, List<HookPoint> hooks) {
+        Map<String, Integer> widths = new LinkedHashMap<>();
+        hooks.forEach(p -> widths.put(p.name(), ActivationCollector.width(cfg, p)));
+        return widths;
+    }
+
+    /** The named accumulators a collect run's partitions report to (progress and the time split). */
+    private static CollectPartition.Counters counters(org.apache.spark.SparkContext sc) {
+        return new CollectPartition.Counters(sc.longAccumulator("loupe.examples"), sc.longAccumulator(CollectPartition.TOKENS_ACCUMULATOR),
+                sc.longAccumulator("loupe.rows"), sc.longAccumulator("loupe.forward_nanos"), sc.longAccumulator("loupe.encode_nanos"));
+    }
+
+    /** Prompts (id, text, token_ids) to activation rows: hash-partitioned by id, sorted within partitions, run through the model. */
+    private static Dataset<Row> collectRows(Dataset<Row> prompts, int partitions, CollectOptions o, CollectPartition.Counters counters,
+                                            StructType schema) {
+        return prompts.repartition(partitions, col("id")).sortWithinPartitions("id")
                 .mapPartitions(new CollectPartition(o, counters), Encoders.row(schema));
     }
 
@@ -114,15 +130,12 @@ public final class CollectJob {
         int chunks = (int) Math.max(1, (n + o.chunkSize() - 1) / o.chunkSize());
         int partitions = o.partitions() > 0 ? o.partitions() : spark.sparkContext().defaultParallelism();
 
-        Map<String, Integer> widths = new LinkedHashMap<>();
-        hooks.forEach(p -> widths.put(p.name(), ActivationCollector.width(cfg, p)));
+        Map<String, Integer> widths = widths(cfg, hooks);
         JsonObject manifest = manifestJson(o, cfg, widths, in, prior);
         Metadata valuesMeta = valuesMetadata(o, widths);
         StructType schema = CollectSchema.schema(o.topK() > 0, valuesMeta);
         var sc = spark.sparkContext();
-        CollectPartition.Counters counters = new CollectPartition.Counters(sc.longAccumulator("loupe.examples"),
-                sc.longAccumulator(CollectPartition.TOKENS_ACCUMULATOR), sc.longAccumulator("loupe.rows"), sc.longAccumulator("loupe.forward_nanos"),
-                sc.longAccumulator("loupe.encode_nanos"));
+        CollectPartition.Counters counters = counters(sc);
         CollectProgress progress = new CollectProgress(n, counters);
         sc.addSparkListener(progress);
         try {
@@ -134,8 +147,7 @@ public final class CollectJob {
             for (int c = 0; c < chunks && (o.stopAfterChunks() < 0 || c < o.stopAfterChunks()); c++) {
                 Dataset<Row> chunk = chunks == 1 ? todo : todo.filter(pmod(hash(col("id")), lit(chunks)).equalTo(c));
                 sc.setJobDescription("loupe collect: chunk " + (c + 1) + "/" + chunks);
-                chunk.repartition(partitions, col("id")).sortWithinPartitions("id")
-                        .mapPartitions(new CollectPartition(o, counters), Encoders.row(schema))
+                collectRows(chunk, partitions, o, counters, schema)
                         .withColumn("values", col("values").as("values", valuesMeta))   // the encoder drops field metadata
                         .write().mode(SaveMode.Append).partitionBy("hook")
                         .option("compression", o.parquetCodec())
