@@ -9,7 +9,6 @@ import io.loupe.dict.SaeLensConfig;
 import io.loupe.dict.SparseAutoencoder;
 import io.loupe.jobs.ModelFiles;
 import io.loupe.model.Runtime;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -130,7 +129,7 @@ public final class DictionaryEncoder implements java.io.Serializable {
 
     private JsonObject readConfig(org.apache.hadoop.conf.Configuration conf) {
         Path p = new Path(checkpoint, "cfg.json");
-        try (FileSystem fs = p.getFileSystem(conf); var in = fs.open(p)) {
+        try (var in = p.getFileSystem(conf).open(p)) {   // the FileSystem is Hadoop's shared instance: not ours to close
             return SaeLensConfig.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot read " + p, e);

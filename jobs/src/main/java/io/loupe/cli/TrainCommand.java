@@ -167,7 +167,7 @@ final class TrainCommand implements Callable<Integer> {
         settings.addProperty("batch_size", batchSize);
         settings.addProperty("grad_accum", gradAccum);
         settings.addProperty("steps", totalSteps);
-        TrainOutput.write(spark, JobFiles.qualify(out, hconf), results, data, settings);
+        TrainOutput.write(spark, "train", JobFiles.qualify(out, hconf), results, data, settings);
         for (JsonObject r : results) {
             Console.info("train: " + TrainOutput.describe(r));
         }

@@ -121,7 +121,7 @@ final class UnlearnCommand implements Callable<Integer> {
         settings.addProperty("rmu_layer", layer);
         settings.addProperty("rmu_steering", rmuSteering);
         TrainData forgetData = f.unpacked();
-        TrainOutput.write(spark, JobFiles.qualify(out, hconf), results, forgetData, settings);
+        TrainOutput.write(spark, "unlearn", JobFiles.qualify(out, hconf), results, forgetData, settings);
         for (JsonObject res : results) {
             Console.info("unlearn: " + TrainOutput.describe(res));
         }

@@ -90,7 +90,7 @@ final class UnlearnPrepareCommand implements Callable<Integer> {
         JsonArray facts = new JsonArray();
         check.forEach(facts::add);
         settings.add("fact_check", facts);
-        TrainOutput.write(spark, qualifiedOut, results, targetData, settings);
+        TrainOutput.write(spark, "unlearn prepare", qualifiedOut, results, targetData, settings);
         for (JsonObject o : check) {
             Console.info(String.format("unlearn prepare: %-8s forget NLL %.3f  retain NLL %.3f  forget QA accuracy %.2f  retain QA accuracy %.2f",
                     o.get("model").getAsString(), o.get("forget_nll").getAsDouble(), o.get("retain_nll").getAsDouble(),

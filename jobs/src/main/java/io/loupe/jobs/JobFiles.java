@@ -69,6 +69,18 @@ public final class JobFiles {
         }
     }
 
+    /** Copies every file of the local folder {@code local} into {@code dst} (replacing same-named files, keeping others), then deletes {@code local}. */
+    public static void copyFilesInto(Configuration conf, java.nio.file.Path local, Path dst) throws IOException {
+        FileSystem fs = dst.getFileSystem(conf);
+        fs.mkdirs(dst);
+        try (var files = java.nio.file.Files.list(local)) {
+            for (java.nio.file.Path f : files.toList()) {
+                fs.copyFromLocalFile(true, true, new Path(f.toUri()), new Path(dst, f.getFileName().toString()));
+            }
+        }
+        java.nio.file.Files.deleteIfExists(local);
+    }
+
     /** Replaces {@code dst} by the local folder {@code local} (moved, not copied), so a re-run or retry leaves one copy. */
     public static void replaceWithLocal(Configuration conf, java.nio.file.Path local, Path dst) throws IOException {
         FileSystem fs = dst.getFileSystem(conf);

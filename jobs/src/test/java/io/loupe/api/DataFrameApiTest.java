@@ -73,6 +73,29 @@ class DataFrameApiTest {
         }
         assertThrows(IllegalArgumentException.class, () -> new DictionaryEncoder().setCheckpoint(ckpt.toString()).setInputCol("nope").transform(rows));
 
+        // Readers: the dictionary's latents are W_dec's rows and W_enc's columns, as saved.
+        List<Row> latents = LoupeFrames.dictionary(spark, ckpt.toString()).orderBy("latent").collectAsList();
+        assertEquals(64, latents.size());
+        var st = io.loupe.tensor.SafetensorsFile.open(ckpt.resolve("sae_weights.safetensors"));
+        try (NDManager m = Runtime.newManager(ai.djl.Device.cpu())) {
+            float[] wDec = st.load(m, "W_dec", ai.djl.ndarray.types.DataType.FLOAT32).toFloatArray();
+            float[] wEnc = st.load(m, "W_enc", ai.djl.ndarray.types.DataType.FLOAT32).toFloatArray();
+            for (int j : new int[]{0, 17, 63}) {
+                Row r = latents.get(j);
+                List<Float> dec = r.getList(r.fieldIndex("decoder")), enc = r.getList(r.fieldIndex("encoder"));
+                assertEquals(j, r.getInt(r.fieldIndex("latent")));
+                assertEquals(wDec[j * 64 + 5], dec.get(5), 0f, "W_dec row " + j);
+                assertEquals(wEnc[5 * 64 + j], enc.get(5), 0f, "W_enc column " + j);
+            }
+        }
+        assertEquals(1, LoupeFrames.fitResults(spark, fit.toString()).count());
+        assertEquals(1, LoupeFrames.open(spark, fit.toString()).count(), "a fit folder opens as its results");
+        assertEquals(stored, LoupeFrames.open(spark, acts.toString()).count(), "a collect folder opens as its activations");
+        assertTrue(LoupeFrames.manifest(spark, acts.toString()).select("model").first().getString(0).endsWith("stories260k"));
+        IllegalArgumentException notOutput = assertThrows(IllegalArgumentException.class, () -> LoupeFrames.open(spark, corpus.getParent().toString()));
+        assertTrue(notOutput.getMessage().contains("not a Loupe output"), notOutput.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> LoupeFrames.fitResults(spark, acts.toString()));
+
         // The collector on a prompt DataFrame gives the rows collect wrote, by (example, position, hook), values to rounding.
         Dataset<Row> viaApi = new ActivationCollector().setModel(model).setHooks(hook, "blocks.1.hook_mlp_out").setBatchSize(5)
                 .transform(spark.read().json(corpus.toString()));

@@ -1,21 +1,29 @@
 package io.loupe.plot;
 
-import javax.imageio.ImageIO;
-import java.awt.BasicStroke;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.PaintScale;
+import org.jfree.chart.renderer.xy.XYBlockRenderer;
+import org.jfree.chart.title.PaintScaleLegend;
+import org.jfree.chart.title.TextTitle;
+import org.jfree.chart.ui.RectangleEdge;
+import org.jfree.data.xy.DefaultXYZDataset;
+
 import java.awt.Color;
 import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
+import java.awt.Paint;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * A PNG heatmap of a matrix with a diverging colour scale centred on zero (blue negative, white zero,
- * red positive, grey NaN), axis labels and a colour bar. Plain Java2D, headless.
+ * A heatmap of a matrix (JFreeChart), written as PNG with an SVG twin: a diverging colour scale centred on zero (blue
+ * negative, white zero, red positive, grey NaN), integer row and column axes (row 0 at the top, as a matrix is read)
+ * and a colour bar.
  */
 public final class Heatmap {
+    static final Color NAN_GREY = new Color(200, 200, 200);
+
     private Heatmap() {
     }
 
@@ -25,69 +33,81 @@ public final class Heatmap {
      * @param colLabel  e.g. "position" or "head"; columns are labelled 0..cols-1
      */
     public static void write(Path png, String title, double[][] values, String rowLabel, String colLabel) throws IOException {
-        System.setProperty("java.awt.headless", "true");
         int rows = values.length, cols = rows == 0 ? 0 : values[0].length;
         if (rows == 0 || cols == 0) {
             throw new IllegalArgumentException("heatmap " + title + ": no values");
         }
-        int cell = Math.max(8, Math.min(48, 720 / Math.max(cols, rows)));
-        int left = 70, top = 40, bottom = 50, barW = 90;
-        int w = left + cols * cell + barW, h = top + rows * cell + bottom;
         double max = 0;
-        for (double[] r : values) {
-            for (double v : r) {
+        double[][] xyz = new double[3][rows * cols];
+        for (int r = 0; r < rows; r++) {
+            if (values[r].length != cols) {
+                throw new IllegalArgumentException("heatmap " + title + ": row " + r + " has " + values[r].length + " values, row 0 has " + cols);
+            }
+            for (int c = 0; c < cols; c++) {
+                double v = values[r][c];
                 if (Double.isFinite(v)) {
                     max = Math.max(max, Math.abs(v));
                 }
+                xyz[0][r * cols + c] = c;
+                xyz[1][r * cols + c] = r;
+                xyz[2][r * cols + c] = v;
             }
         }
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, w, h);
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                g.setColor(colour(values[r][c], max));
-                g.fillRect(left + c * cell, top + r * cell, cell, cell);
-            }
-        }
-        g.setColor(Color.BLACK);
-        g.setStroke(new BasicStroke(1));
-        g.drawRect(left, top, cols * cell, rows * cell);
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
-        g.drawString(title, 8, 20);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        int colStep = Math.max(1, (int) Math.ceil(24.0 / cell)), rowStep = Math.max(1, (int) Math.ceil(14.0 / cell));
-        for (int c = 0; c < cols; c += colStep) {
-            g.drawString(String.valueOf(c), left + c * cell + cell / 2 - 4, top + rows * cell + 14);
-        }
-        for (int r = 0; r < rows; r += rowStep) {
-            g.drawString(String.valueOf(r), left - 22, top + r * cell + cell / 2 + 4);
-        }
-        g.drawString(colLabel, left + cols * cell / 2 - 20, top + rows * cell + 32);
-        g.drawString(rowLabel, 6, top + rows * cell / 2);
-        int bx = left + cols * cell + 20, bh = Math.max(60, rows * cell);
-        for (int y = 0; y < bh; y++) {
-            g.setColor(colour(max - 2 * max * y / (bh - 1.0), max));
-            g.fillRect(bx, top + y, 14, 1);
-        }
-        g.setColor(Color.BLACK);
-        g.drawString(String.format("%.3g", max), bx + 18, top + 10);
-        g.drawString("0", bx + 18, top + bh / 2 + 4);
-        g.drawString(String.format("%.3g", -max), bx + 18, top + bh);
-        g.dispose();
-        Files.createDirectories(png.toAbsolutePath().getParent());
-        ImageIO.write(img, "png", png.toFile());
+        DefaultXYZDataset data = new DefaultXYZDataset();
+        data.addSeries("values", xyz);
+        Diverging scale = new Diverging(max);
+        XYBlockRenderer renderer = new XYBlockRenderer();
+        renderer.setPaintScale(scale);
+        NumberAxis x = integerAxis(colLabel, cols), y = integerAxis(rowLabel, rows);
+        y.setInverted(true);
+        XYPlot plot = new XYPlot(data, x, y, renderer);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinesVisible(false);
+        plot.setRangeGridlinesVisible(false);
+        JFreeChart chart = new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, false);
+        chart.setTitle(new TextTitle(title, new Font(Font.SANS_SERIF, Font.BOLD, 13)));
+        chart.setBackgroundPaint(Color.WHITE);
+        PaintScaleLegend legend = new PaintScaleLegend(scale, new NumberAxis());
+        legend.setPosition(RectangleEdge.RIGHT);
+        legend.setMargin(4, 4, 40, 4);
+        legend.setStripWidth(14);
+        chart.addSubtitle(legend);
+        int cell = Math.max(8, Math.min(48, 720 / Math.max(cols, rows)));
+        ChartFiles.write(chart, png, Math.max(360, 160 + cols * cell), Math.max(240, 120 + rows * cell));
+    }
+
+    private static NumberAxis integerAxis(String label, int n) {
+        NumberAxis a = new NumberAxis(label);
+        a.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+        a.setRange(-0.5, n - 0.5);
+        return a;
     }
 
     /** Blue (−max) through white (0) to red (+max); grey for NaN. */
     static Color colour(double v, double max) {
         if (!Double.isFinite(v)) {
-            return new Color(200, 200, 200);
+            return NAN_GREY;
         }
         double t = max == 0 ? 0 : Math.max(-1, Math.min(1, v / max));
         int fade = (int) Math.round(255 * (1 - Math.abs(t)));
         return t >= 0 ? new Color(255, fade, fade) : new Color(fade, fade, 255);
+    }
+
+    /** {@link #colour} as a JFreeChart paint scale over [−max, max] (a zero matrix gets [−1, 1] so the bar has a span). */
+    private record Diverging(double max) implements PaintScale {
+        @Override
+        public double getLowerBound() {
+            return max == 0 ? -1 : -max;
+        }
+
+        @Override
+        public double getUpperBound() {
+            return max == 0 ? 1 : max;
+        }
+
+        @Override
+        public Paint getPaint(double value) {
+            return colour(value, max);
+        }
     }
 }

@@ -1,36 +1,71 @@
 package io.loupe.plot;
 
-import javax.imageio.ImageIO;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTickUnit;
+import org.jfree.chart.axis.ValueAxis;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.title.TextTitle;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.text.DecimalFormat;
+import java.text.FieldPosition;
+import java.text.NumberFormat;
+import java.text.ParsePosition;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A PNG line and scatter plot: series of points, each drawn as markers, as a line, or both. Plain Java2D, headless. */
+/**
+ * A line and scatter plot (JFreeChart), written as PNG with an SVG twin: series of points, each drawn as markers, as a
+ * line, or both. Axes are linear, integer (layers, indices: ticks only at whole numbers) or logarithmic (data that spans
+ * decades; non-positive points are left out, as a log axis cannot place them).
+ */
 public final class LinePlot {
     /** One series; {@code line} joins the points, {@code markers} draws them. */
     public record Series(String name, double[] x, double[] y, boolean line, boolean markers) {
     }
 
-    private static final Color[] PALETTE = {new Color(31, 119, 180), new Color(214, 39, 40), new Color(44, 160, 44),
-        new Color(255, 127, 14), new Color(148, 103, 189), new Color(140, 86, 75)};
+    /** How an axis is scaled and ticked: LOG ticks at powers of ten, LOG2 at powers of two (dictionary widths, batch sizes). */
+    public enum Axis {
+        LINEAR, INTEGER, LOG, LOG2;
+
+        boolean log() {
+            return this == LOG || this == LOG2;
+        }
+    }
+
+    static final Color[] PALETTE = {new Color(31, 119, 180), new Color(214, 39, 40), new Color(44, 160, 44),
+        new Color(255, 127, 14), new Color(148, 103, 189), new Color(140, 86, 75), new Color(227, 119, 194), new Color(127, 127, 127)};
 
     private final String title;
     private final String xLabel;
     private final String yLabel;
+    private Axis xAxis = Axis.LINEAR;
+    private Axis yAxis = Axis.LINEAR;
     private final List<Series> series = new ArrayList<>();
 
     public LinePlot(String title, String xLabel, String yLabel) {
         this.title = title;
         this.xLabel = xLabel;
         this.yLabel = yLabel;
+    }
+
+    public LinePlot xAxis(Axis axis) {
+        this.xAxis = axis;
+        return this;
+    }
+
+    public LinePlot yAxis(Axis axis) {
+        this.yAxis = axis;
+        return this;
     }
 
     public LinePlot add(Series s) {
@@ -41,74 +76,93 @@ public final class LinePlot {
         return this;
     }
 
+    /** Writes {@code png} and the SVG beside it ({@code name.svg}). */
     public void write(Path png) throws IOException {
-        System.setProperty("java.awt.headless", "true");
-        double x0 = Double.MAX_VALUE, x1 = -Double.MAX_VALUE, y0 = Double.MAX_VALUE, y1 = -Double.MAX_VALUE;
+        ChartFiles.write(chart(), png, 760, 480);
+    }
+
+    /** The chart, before it is drawn. */
+    JFreeChart chart() {
+        XYSeriesCollection data = new XYSeriesCollection();
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer();
+        int drawable = 0;
         for (Series s : series) {
+            XYSeries xy = new XYSeries(s.name(), false, true);
             for (int i = 0; i < s.x().length; i++) {
-                if (Double.isFinite(s.x()[i]) && Double.isFinite(s.y()[i])) {
-                    x0 = Math.min(x0, s.x()[i]);
-                    x1 = Math.max(x1, s.x()[i]);
-                    y0 = Math.min(y0, s.y()[i]);
-                    y1 = Math.max(y1, s.y()[i]);
+                if (placeable(s.x()[i], xAxis) && placeable(s.y()[i], yAxis)) {
+                    xy.add(s.x()[i], s.y()[i]);
+                    drawable++;
+                } else if (s.line()) {
+                    xy.add(s.x()[i], null);   // a gap in the line
                 }
             }
+            int k = data.getSeriesCount();
+            data.addSeries(xy);
+            renderer.setSeriesLinesVisible(k, s.line());
+            renderer.setSeriesShapesVisible(k, s.markers());
+            renderer.setSeriesPaint(k, PALETTE[k % PALETTE.length]);
+            renderer.setSeriesStroke(k, new BasicStroke(2f));
         }
-        if (x0 > x1) {
-            throw new IllegalArgumentException("plot " + title + ": no finite points");
+        if (drawable == 0) {
+            throw new IllegalArgumentException("plot " + title + ": no finite points" + (xAxis.log() || yAxis.log() ? " (log axes need positive values)" : ""));
         }
-        if (x1 == x0) {
-            x0 -= 0.5;
-            x1 += 0.5;
-        }
-        double pad = (y1 - y0) * 0.08 + (y1 == y0 ? 0.05 : 0);
-        y0 -= pad;
-        y1 += pad;
-        int w = 720, h = 460, left = 70, right = 170, top = 40, bottom = 50, pw = w - left - right, ph = h - top - bottom;
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, w, h);
-        g.setColor(Color.BLACK);
-        g.drawRect(left, top, pw, ph);
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
-        g.drawString(title, 8, 20);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        for (int i = 0; i <= 4; i++) {
-            double xv = x0 + (x1 - x0) * i / 4, yv = y0 + (y1 - y0) * i / 4;
-            g.drawString(String.format("%.3g", xv), left + pw * i / 4 - 12, top + ph + 15);
-            g.drawString(String.format("%.3g", yv), 8, top + ph - ph * i / 4 + 4);
-        }
-        g.drawString(xLabel, left + pw / 2 - 30, h - 12);
-        g.drawString(yLabel, 8, top - 6);
-        for (int k = 0; k < series.size(); k++) {
-            Series s = series.get(k);
-            g.setColor(PALETTE[k % PALETTE.length]);
-            g.setStroke(new BasicStroke(2));
-            int px = -1, py = -1;
-            for (int i = 0; i < s.x().length; i++) {
-                if (!Double.isFinite(s.x()[i]) || !Double.isFinite(s.y()[i])) {
-                    px = -1;
-                    continue;
-                }
-                int cx = left + (int) Math.round((s.x()[i] - x0) / (x1 - x0) * pw);
-                int cy = top + ph - (int) Math.round((s.y()[i] - y0) / (y1 - y0) * ph);
-                if (s.line() && px >= 0) {
-                    g.drawLine(px, py, cx, cy);
-                }
-                if (s.markers()) {
-                    g.fillOval(cx - 4, cy - 4, 8, 8);
-                }
-                px = cx;
-                py = cy;
+        XYPlot plot = new XYPlot(data, axis(xLabel, xAxis, false), axis(yLabel, yAxis, true), renderer);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinePaint(new Color(220, 220, 220));
+        plot.setRangeGridlinePaint(new Color(220, 220, 220));
+        JFreeChart chart = new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+        chart.setTitle(new TextTitle(title, new Font(Font.SANS_SERIF, Font.BOLD, 14)));
+        chart.setBackgroundPaint(Color.WHITE);
+        return chart;
+    }
+
+    private static boolean placeable(double v, Axis axis) {
+        return Double.isFinite(v) && (!axis.log() || v > 0);
+    }
+
+    private static ValueAxis axis(String label, Axis kind, boolean range) {
+        return switch (kind) {
+            case LOG, LOG2 -> {
+                LogAxis a = new LogAxis(label);
+                a.setSmallestValue(1e-300);
+                a.setBase(kind == Axis.LOG2 ? 2 : 10);
+                a.setTickUnit(new NumberTickUnit(1));   // one tick per power of the base, labelled with its plain value
+                a.setNumberFormatOverride(new TickFormat());
+                yield a;
             }
-            g.fillRect(left + pw + 14, top + 10 + 18 * k, 12, 12);
-            g.setColor(Color.BLACK);
-            g.drawString(s.name(), left + pw + 32, top + 21 + 18 * k);
+            case INTEGER -> {
+                NumberAxis a = new NumberAxis(label);
+                a.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+                a.setAutoRangeIncludesZero(false);
+                yield a;
+            }
+            case LINEAR -> {
+                NumberAxis a = new NumberAxis(label);
+                a.setAutoRangeIncludesZero(false);
+                yield a;
+            }
+        };
+    }
+
+    /** Tick labels on log axes: plain decimals from 0.001 to 100,000 (32, 0.25), powers of ten beyond (1E-6, 1E9). */
+    static final class TickFormat extends NumberFormat {
+        private final DecimalFormat plain = new DecimalFormat("#,##0.####");
+        private final DecimalFormat scientific = new DecimalFormat("0.##E0");
+
+        @Override
+        public StringBuffer format(double v, StringBuffer to, FieldPosition pos) {
+            double a = Math.abs(v);
+            return (a >= 1e-3 && a < 1e5 || a == 0 ? plain : scientific).format(v, to, pos);
         }
-        g.dispose();
-        Files.createDirectories(png.toAbsolutePath().getParent());
-        ImageIO.write(img, "png", png.toFile());
+
+        @Override
+        public StringBuffer format(long v, StringBuffer to, FieldPosition pos) {
+            return format((double) v, to, pos);
+        }
+
+        @Override
+        public Number parse(String source, ParsePosition pos) {
+            return plain.parse(source, pos);
+        }
     }
 }

@@ -88,6 +88,7 @@ public final class CircuitsOutput {
             heatmaps(e.getKey(), s, e.getValue(), cfg, seqLen, plots);
         }
         JobFiles.replaceWithLocal(conf, plots, new Path(out, "plots"));
+        io.loupe.jobs.RunReport.write(conf, out, "circuits");
         return summary;
     }
 

@@ -159,6 +159,7 @@ public final class CollectJob {
             }
             if (manifest.get(Manifest.COMPLETE).getAsBoolean()) {
                 fs.create(new Path(out, SUCCESS), true).close();
+                io.loupe.jobs.RunReport.write(fs.getConf(), o.out(), "collect");
             }
         } finally {
             sc.removeSparkListener(progress);

@@ -20,7 +20,7 @@ import java.nio.charset.StandardCharsets;
  * marker follows the same rule: it is written only when the dataset is complete.
  */
 public final class Manifest {
-    static final String NAME = "_loupe.json";
+    public static final String NAME = "_loupe.json";
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
 
     private final JsonObject json;

@@ -4,7 +4,6 @@ import io.loupe.dict.ScalingLaws;
 import io.loupe.jobs.JobFiles;
 import io.loupe.plot.LinePlot;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -59,13 +58,13 @@ public final class FitLawsJob {
                     .merge((int) r.getLong(2), fvu, Math::min);
         }
         List<Map<String, Object>> fitted = new ArrayList<>();
-        FileSystem fs = new Path(out).getFileSystem(conf);
+        java.nio.file.Path plots = java.nio.file.Files.createTempDirectory("loupe-scaling-plots-");
         for (var g : groups.entrySet()) {
             String[] key = g.getKey().split("\t");
             GroupFit group = fitGroup(key[0], key[1], g.getValue(), skipped);
             if (group != null) {
                 fitted.add(group.json());
-                plot(fs, new Path(out, "plots/scaling_" + key[0] + "_" + key[1] + ".png"), key[0], key[1], g.getValue(), group);
+                plot(plots.resolve("scaling_" + key[0] + "_" + key[1] + ".png"), key[0], key[1], g.getValue(), group);
             }
         }
         if (fitted.isEmpty()) {
@@ -80,6 +79,8 @@ public final class FitLawsJob {
         json.put("groups", fitted);
         json.put("skipped", skipped);
         JobFiles.writeJson(conf, new Path(out, "scaling.json"), json);
+        JobFiles.copyFilesInto(conf, plots, new Path(out, "plots"));
+        io.loupe.jobs.RunReport.write(conf, out, "fit-laws");
         return json;
     }
 
@@ -137,29 +138,30 @@ public final class FitLawsJob {
         return m;
     }
 
-    /** FVU against log2 latents: the points of each k and its fitted curve (the joint law where fitted, else that k's own). */
-    private static void plot(FileSystem fs, Path png, String hook, String arch, TreeMap<Integer, TreeMap<Integer, Double>> byK, GroupFit fit)
+    /** FVU against latents (both axes log): the points of each k and its fitted curve (the joint law where fitted, else that k's own). */
+    private static void plot(java.nio.file.Path png, String hook, String arch, TreeMap<Integer, TreeMap<Integer, Double>> byK, GroupFit fit)
             throws IOException {
-        LinePlot p = new LinePlot("scaling: " + hook + " " + arch + " (points: best FVU; lines: fitted laws)", "log2 latents n", "FVU");
+        LinePlot p = new LinePlot("scaling: " + hook + " " + arch + " (points: best FVU; lines: fitted laws)", "latents n", "FVU")
+                .xAxis(LinePlot.Axis.LOG2).yAxis(spansDecade(byK) ? LinePlot.Axis.LOG : LinePlot.Axis.LINEAR);
         int lo = byK.values().stream().mapToInt(TreeMap::firstKey).min().orElse(1), hi = byK.values().stream().mapToInt(TreeMap::lastKey).max().orElse(2);
         double[] ns = java.util.Arrays.stream(LAW_N_GRID).filter(n -> n >= lo && n <= hi).toArray();
         for (var e : byK.entrySet()) {
             int k = e.getKey();
-            p.add(new LinePlot.Series("k=" + k, e.getValue().keySet().stream().mapToDouble(FitLawsJob::log2).toArray(),
+            p.add(new LinePlot.Series("k=" + k, e.getValue().keySet().stream().mapToDouble(Integer::doubleValue).toArray(),
                     e.getValue().values().stream().mapToDouble(Double::doubleValue).toArray(), false, true));
             ScalingLaws.Law law = fit.joint() != null ? fit.joint() : fit.perK().get(k);
             if (law != null) {
-                p.add(new LinePlot.Series("fit k=" + k, java.util.Arrays.stream(ns).map(FitLawsJob::log2).toArray(),
+                p.add(new LinePlot.Series("fit k=" + k, ns,
                         java.util.Arrays.stream(ns).map(n -> law.at(n, k)).toArray(), true, false));
             }
         }
-        java.nio.file.Path local = java.nio.file.Files.createTempFile("loupe-scaling-", ".png");
-        p.write(local);
-        fs.copyFromLocalFile(true, true, new Path(local.toUri()), png);
+        p.write(png);
     }
 
-    private static double log2(double n) {
-        return Math.log(n) / Math.log(2);
+    /** Whether the FVUs span a factor of ten or more (a log axis then helps; below that its ticks are too sparse). */
+    private static boolean spansDecade(TreeMap<Integer, TreeMap<Integer, Double>> byK) {
+        var all = byK.values().stream().flatMap(m -> m.values().stream()).mapToDouble(Double::doubleValue).summaryStatistics();
+        return all.getMax() >= 10 * all.getMin();
     }
 
     private static double[] logGrid() {

@@ -102,6 +102,7 @@ public final class FitSweepJob {
         }
         io.loupe.jobs.JobFiles.writeCsv(spark.sparkContext().hadoopConfiguration(), new org.apache.hadoop.fs.Path(qualifiedOut, "results.csv"), scalars,
                 csvRows);
+        io.loupe.jobs.RunReport.write(spark.sparkContext().hadoopConfiguration(), qualifiedOut, "fit");
         return results;
     }
 

@@ -71,7 +71,8 @@ public final class SparsityOutput {
         Map<String, Object> summary = new LinkedHashMap<>(entries.get(entries.size() - 1));
         summary.put("checkpoints", entries);
         java.nio.file.Path plots = Files.createTempDirectory("loupe-sparsity-plots-");
-        LinePlot perLayer = new LinePlot("activation ratio per layer (CETT target per checkpoint)", "layer", "activation ratio");
+        LinePlot perLayer = new LinePlot("activation ratio per layer (CETT target per checkpoint)", "layer", "activation ratio")
+                .xAxis(LinePlot.Axis.INTEGER);
         for (int c = 0; c < reports.size(); c++) {
             List<SparsityRunner.Layer> ls = reports.get(c).layers();
             perLayer.add(new LinePlot.Series(reports.size() == 1 ? "activation ratio" : label(models.get(c), tokensSeen[c]),
@@ -84,6 +85,7 @@ public final class SparsityOutput {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         JobFiles.writeJson(conf, new Path(out, "summary.json"), summary);
         JobFiles.replaceWithLocal(conf, plots, new Path(out, "plots"));
+        io.loupe.jobs.RunReport.write(conf, out, "sparsity");
         return summary;
     }
 
@@ -102,7 +104,9 @@ public final class SparsityOutput {
         }
         points.sort((a, b) -> Double.compare(a[0], b[0]));
         double[] d = points.stream().mapToDouble(p -> p[0]).toArray(), a = points.stream().mapToDouble(p -> p[1]).toArray();
-        LinePlot plot = new LinePlot("activation ratio A against training tokens D", "D (billions of tokens)", "A");
+        boolean decades = d[d.length - 1] / d[0] >= 100;   // a log axis once D spans two decades
+        LinePlot plot = new LinePlot("activation ratio A against training tokens D", "D (billions of tokens)", "A")
+                .xAxis(decades ? LinePlot.Axis.LOG : LinePlot.Axis.LINEAR);
         plot.add(new LinePlot.Series("measured", d, a, false, true));
         for (String form : new String[]{"relu", "silu"}) {
             try {
@@ -118,7 +122,8 @@ public final class SparsityOutput {
                 fit.put(form, f);
                 double[] xs = new double[100], ys = new double[100];
                 for (int i = 0; i < xs.length; i++) {
-                    xs[i] = d[0] + (d[d.length - 1] - d[0]) * i / (xs.length - 1.0);
+                    double t = i / (xs.length - 1.0);
+                    xs[i] = decades ? d[0] * Math.pow(d[d.length - 1] / d[0], t) : d[0] + (d[d.length - 1] - d[0]) * t;
                     ys[i] = r.at(xs[i]);
                 }
                 plot.add(new LinePlot.Series(form + " fit", xs, ys, true, false));

@@ -59,7 +59,9 @@ public final class TrainOutput {
         return rows;
     }
 
-    public static void write(SparkSession spark, String out, List<JsonObject> results, TrainData data, JsonObject settings) throws IOException {
+    /** @param job the command, for the report's title ("train", "unlearn", "unlearn prepare") */
+    public static void write(SparkSession spark, String job, String out, List<JsonObject> results, TrainData data, JsonObject settings)
+            throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         spark.createDataFrame(rows(results), RUNS_SCHEMA).coalesce(1).write().mode(SaveMode.Overwrite).parquet(out + "/runs.parquet");
         JsonObject summary = new JsonObject();
@@ -87,13 +89,11 @@ public final class TrainOutput {
             }
         }
         summary.add("runs", runs);
-        Path plots = new Path(out, "plots");
-        java.nio.file.Path png = java.nio.file.Files.createTempFile("loupe-loss-", ".png");
-        loss.write(png);
-        FileSystem fs = plots.getFileSystem(conf);
-        fs.mkdirs(plots);
-        fs.copyFromLocalFile(true, true, new Path(png.toUri()), new Path(plots, "loss.png"));
+        java.nio.file.Path plots = java.nio.file.Files.createTempDirectory("loupe-train-plots-");
+        loss.write(plots.resolve("loss.png"));
+        JobFiles.replaceWithLocal(conf, plots, new Path(out, "plots"));
         JobFiles.writeJson(conf, new Path(out, "summary.json"), summary);
+        io.loupe.jobs.RunReport.write(conf, out, job);
     }
 
     /** A run's final figures as one line. */

@@ -10,7 +10,6 @@ import io.loupe.unlearn.metrics.ProbeStudy;
 import io.loupe.unlearn.metrics.RepresentationPass;
 import io.loupe.unlearn.metrics.ScoreExample;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -150,6 +149,7 @@ public final class UnlearningScoreOutput {
         JobFiles.writeJson(conf, new Path(out, "summary.json"), summary);
         writeLeaderboard(conf, new Path(out, "leaderboard.csv"), summaries);
         plots(conf, out, summaries, s.minK());
+        io.loupe.jobs.RunReport.write(conf, out, "unlearning score");
         return summaries;
     }
 
@@ -200,16 +200,17 @@ public final class UnlearningScoreOutput {
     }
 
     private static void plots(Configuration conf, String out, Map<String, Map<String, Object>> summaries, double[] minK) throws IOException {
-        LinePlot tradeoff = new LinePlot("forget quality vs model utility", "model utility", "log10 forget quality (KS p vs retrain)");
-        LinePlot cka = new LinePlot("CKA with the target, forget set (token rows)", "layer", "linear CKA");
-        LinePlot ckaRetrain = new LinePlot("CKA with the retrain model, forget set (token rows)", "layer", "linear CKA");
-        LinePlot probes = new LinePlot("probe accuracy on forget answers (solid: target's probe; dashed points: refitted)", "layer", "accuracy");
-        LinePlot auc = new LinePlot("membership AUC, forget vs holdout, per score", "score (see summary.json order)", "AUC");
+        LinePlot tradeoff = new LinePlot("forget quality vs model utility", "model utility", "forget quality (KS p vs retrain)").yAxis(LinePlot.Axis.LOG);
+        LinePlot cka = new LinePlot("CKA with the target, forget set (token rows)", "layer", "linear CKA").xAxis(LinePlot.Axis.INTEGER);
+        LinePlot ckaRetrain = new LinePlot("CKA with the retrain model, forget set (token rows)", "layer", "linear CKA").xAxis(LinePlot.Axis.INTEGER);
+        LinePlot probes = new LinePlot("probe accuracy on forget answers (solid: target's probe; dashed points: refitted)", "layer", "accuracy")
+                .xAxis(LinePlot.Axis.INTEGER);
+        LinePlot auc = new LinePlot("membership AUC, forget vs holdout, per score", "score (see summary.json order)", "AUC").xAxis(LinePlot.Axis.INTEGER);
         for (var e : summaries.entrySet()) {
             Map<String, Object> m = e.getValue();
             double fq = (Double) m.get("forget_quality"), mu = (Double) m.get("model_utility");
             if (Double.isFinite(fq) && Double.isFinite(mu) && fq > 0) {
-                tradeoff.add(new LinePlot.Series(e.getKey(), new double[]{mu}, new double[]{Math.log10(fq)}, false, true));
+                tradeoff.add(new LinePlot.Series(e.getKey(), new double[]{mu}, new double[]{fq}, false, true));
             }
             @SuppressWarnings("unchecked")
             Map<String, Map<String, Map<String, double[]>>> c = (Map<String, Map<String, Map<String, double[]>>>) m.get("cka");
@@ -232,19 +233,15 @@ public final class UnlearningScoreOutput {
             double[] y = aucs.stream().mapToDouble(Double::doubleValue).toArray();
             auc.add(new LinePlot.Series(e.getKey(), layers(y.length), y, false, true));
         }
-        Path plots = new Path(out, "plots");
-        FileSystem fs = plots.getFileSystem(conf);
-        fs.mkdirs(plots);
+        java.nio.file.Path plots = java.nio.file.Files.createTempDirectory("loupe-unlearning-plots-");
         for (var e : Map.of("forget_quality_vs_utility.png", tradeoff, "cka_forget_vs_target.png", cka, "cka_forget_vs_retrain.png", ckaRetrain,
                 "probe_accuracy.png", probes, "auc_per_score.png", auc).entrySet()) {
-            java.nio.file.Path tmp = java.nio.file.Files.createTempFile("loupe-plot-", ".png");
             try {
-                e.getValue().write(tmp);
-                fs.copyFromLocalFile(true, true, new Path(tmp.toUri()), new Path(plots, e.getKey()));
+                e.getValue().write(plots.resolve(e.getKey()));
             } catch (IllegalArgumentException empty) {   // nothing finite to draw (e.g. no forget quality without perturbed answers)
-                java.nio.file.Files.deleteIfExists(tmp);
             }
         }
+        io.loupe.jobs.JobFiles.replaceWithLocal(conf, plots, new Path(out, "plots"));
     }
 
     private static double[] layers(int n) {
