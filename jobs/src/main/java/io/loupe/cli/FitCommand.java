@@ -145,7 +145,7 @@ final class FitCommand implements Callable<Integer> {
         return fixed > 0 ? fixed : s.has("max_seq_len") ? s.get("max_seq_len").getAsInt() : 0;
     }
 
-    private static double num(Object o) {
+    static double num(Object o) {
         return o instanceof Number n ? n.doubleValue() : Double.NaN;
     }
 

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code scripts/loupe <command>}: the entry point of every Loupe command and job. */
 @Command(name = "loupe", mixinStandardHelpOptions = true, version = "loupe 0.1.0",
         description = "Interpretability experiments at cluster scale.",
-        subcommands = {ForwardCommand.class, CollectCommand.class, FitCommand.class, FitLawsCommand.class, TrainCommand.class, MakeUnlearningDataCommand.class, UnlearnCommand.class, UnlearningCommand.class, FeaturesCommand.class, SparsityCommand.class, CircuitsCommand.class, MakeModelCommand.class, MakePromptsCommand.class, DemoCommand.class, ReportCommand.class, BenchCommand.class,
+        subcommands = {ForwardCommand.class, CollectCommand.class, FitCommand.class, FitE2eCommand.class, FitLawsCommand.class, TrainCommand.class, MakeUnlearningDataCommand.class, UnlearnCommand.class, UnlearningCommand.class, FeaturesCommand.class, SparsityCommand.class, CircuitsCommand.class, MakeModelCommand.class, MakePromptsCommand.class, DemoCommand.class, ReportCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Loupe implements Runnable {
 

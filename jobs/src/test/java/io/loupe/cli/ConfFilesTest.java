@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * parser accepts it for that command: an option renamed or removed fails here, not in a user's terminal.
  */
 class ConfFilesTest {
-    private static final Pattern USAGE = Pattern.compile("scripts/loupe ([a-z-]+(?: [a-z]+)?) @conf/([a-z-]+\\.conf)");
+    private static final Pattern USAGE = Pattern.compile("scripts/loupe ([a-z0-9-]+(?: [a-z]+)?) @conf/([a-z0-9-]+\\.conf)");
 
     @Test
     void everyConfFileParsesForItsCommand() throws IOException {

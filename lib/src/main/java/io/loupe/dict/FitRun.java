@@ -167,12 +167,28 @@ public final class FitRun {
         NDArray evalRows = matrix(m, split.eval, cfg.rowWidth());
         NDArray evalX = SaeTrainer.input(cfg, evalRows), evalY = SaeTrainer.target(cfg, evalRows);
         Map<String, List<Long>> evalTokens = split.evalTokens;
-        long trainTokens = split.trainCount, heldOutTokens = split.eval.size();
+        long trainTokens = split.trainCount;
         int steps = cfg.steps();
         SaeTrainer.Result r = SaeTrainer.train(cfg, source, sampleRows, m, Math.max(1, steps / 10),
                 l -> log.accept(String.format("step %d/%d loss %.4g (recon %.4g, sparsity %.4g, aux %.3g), L0 %.1f, dead %d",
                         l.step() + 1, steps, l.loss(), l.reconstruction(), l.sparsity(), l.aux(), l.meanL0(), l.dead())), resume);
+        return evaluateAndSave(cfg, r, evalX, evalY, evalTokens.values().stream().map(t -> t.stream().mapToLong(Long::longValue).toArray()).toList(),
+                hook, target, model, trainTokens, out, extraCfg, Map.of());
+    }
+
+    /**
+     * A trained dictionary's held-out metrics (FVU, L0, dead and dense latents, CE loss recovered and KL through the
+     * model), then its checkpoint and metrics.json in {@code out}; closes the dictionary.
+     *
+     * @param evalX         held-out inputs {@code [n, d_in]}; {@code evalY} their targets
+     * @param evalSequences held-out token sequences for the splice evaluation
+     * @param extraMetrics  added to the metrics before the timings (e.g. the objective of an end-to-end run)
+     */
+    static Map<String, Object> evaluateAndSave(SaeConfig cfg, SaeTrainer.Result r, NDArray evalX, NDArray evalY, List<long[]> evalSequences,
+                                               HookPoint hook, HookPoint target, LanguageModel model, long trainTokens, Path out,
+                                               Map<String, Object> extraCfg, Map<String, Object> extraMetrics) throws IOException {
         SparseAutoencoder sae = r.sae();
+        long heldOutTokens = evalX.getShape().get(0);
         NDArray f = sae.encode(evalX), xHat = sae.decode(f);
         float[] freq = SaeMetrics.frequencies(f);
         Map<String, Object> metrics = new LinkedHashMap<>();
@@ -198,14 +214,14 @@ public final class FitRun {
         metrics.put("warnings", SaeMetrics.warnings((double) metrics.get("fvu"), (int) metrics.get("dead_latents"), cfg.dSae()));
         metrics.put("density_histogram_log10", Map.of("lo", -6, "bins", 12, "counts", SaeMetrics.densityHistogram(freq, -6, 12)));
         if (model != null) {
-            SpliceEval.Result ce = SpliceEval.evaluate(model, sae, hook, target == null ? hook : target, evalTokens.values().stream()
-                    .map(t -> t.stream().mapToLong(Long::longValue).toArray()).toList(), 8);
+            SpliceEval.Result ce = SpliceEval.evaluate(model, sae, hook, target == null ? hook : target, evalSequences, 8);
             metrics.put("ce_clean", ce.ceClean());
             metrics.put("ce_recon", ce.ceRecon());
             metrics.put("ce_zero_ablation", ce.ceZero());
             metrics.put("ce_loss_recovered", ce.ceRecovered());
             metrics.put("kl_to_clean", ce.kl());
         }
+        metrics.putAll(extraMetrics);
         metrics.put("train_seconds", r.seconds());
         metrics.put("train_tokens_per_second", r.tokensPerSecond());
         if (out != null) {

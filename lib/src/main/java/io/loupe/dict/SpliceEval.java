@@ -61,8 +61,7 @@ public final class SpliceEval {
                 clean += NextTokenLoss.summedNll(lpClean, b);
                 recon += NextTokenLoss.summedNll(lpRecon, b);
                 zero += NextTokenLoss.summedNll(lpZero, b);
-                NDArray klTok = lpClean.exp().mul(lpClean.sub(lpRecon)).sum(new int[]{2});                // [B, T-1]
-                kl += Tensors.scalar(klTok.mul(valid).sum());
+                kl += Tensors.scalar(EndToEndLosses.kl(lpClean, lpRecon, valid)) * NextTokenLoss.positions(b);
                 n += NextTokenLoss.positions(b);
             }
         }

@@ -77,6 +77,14 @@ public final class FitSweepJob {
                 .parallelize(grid, grid.size())
                 .map(task -> fitOne(task, qualifiedActs, dtype, qualifiedModel, qualifiedOut, o))
                 .collect();
+        return publishResults(spark, json, qualifiedOut);
+    }
+
+    /**
+     * The driver's part once every task has finished: one metrics map per task (JSON, in grid order) to
+     * {@code results.parquet}, {@code results.csv} (scalar columns) and {@code report.html}.
+     */
+    public static List<Map<String, Object>> publishResults(SparkSession spark, List<String> json, String qualifiedOut) throws IOException {
         Gson gson = new Gson();
         List<Map<String, Object>> results = new ArrayList<>();
         for (String j : json) {
