@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Runs the pipeline on the embedded default: forward (logits + hooks to safetensors), a greedy continuation,",
                 "make-prompts (a corpus sampled from the model), collect (activations to Parquet, Spark local mode) and fit (a TopK",
-                "dictionary, evaluated on held-out texts), a 4-width sweep with fit-laws, sparsity (PPL-1%%), circuits (induction, both patching methods) and",
+                "dictionary, evaluated on held-out texts), fit-e2e (end-to-end dictionaries), a 4-width sweep with fit-laws, sparsity (PPL-1%%), circuits (induction, both patching methods) and",
                 "train (a short fine-tune with a checkpoint series), and unlearning (a fact fixture, target and retrain models,",
                 "one unlearning method, the score).",
                 "Uses the trained stories260k model in models/ (or ../shared), else a generated random model (and says which)."})
@@ -104,6 +104,12 @@ final class DemoCommand implements Callable<Integer> {
                 "32,64,128,256", "--k", "8", "--steps", "200", "--batch-size", "256", "--out", lawsOut.toString()), "fit sweep");
         step(Loupe.execute("fit-laws", "--results", lawsOut.toString()), "fit-laws");
 
+        Path e2eOut = dir.resolve("fit-e2e");
+        Console.info("demo: fit-e2e, TopK dictionaries (width 256, k 8) trained through the model on " + hook
+                + ": KL to the clean output (e2e), and KL plus later layers' error (e2e+ds) -> " + e2eOut);
+        step(Loupe.execute("fit-e2e", "--prompts", stories.toString(), "--model", modelDir.toString(), "--hook", hook, "--objective", "e2e,e2e+ds",
+                "--width", "256", "--k", "8", "--steps", "100", "--sequences", "8", "--context-size", "64", "--out", e2eOut.toString()), "fit-e2e");
+
         Path sparsityOut = dir.resolve("sparsity");
         Console.info("demo: sparsity at PPL-1% over the sampled corpus -> " + sparsityOut);
         step(Loupe.execute("sparsity", "--model", modelDir.toString(), "--prompts", stories.toString(), "--ppl-p", "0.01",
@@ -141,6 +147,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  corpus       " + stories + "  (sampled from the model)");
         System.out.println("  activations  " + activations + "  (Parquet by hook=...; _loupe.json says how values are encoded)");
         System.out.println("  dictionary   " + fitOut + "/" + task.name() + "  (sae_weights.safetensors, cfg.json, metrics.json)");
+        System.out.println("  fit-e2e      " + e2eOut + "  (end-to-end dictionaries; results.csv compares with fit's on the same held-out texts)");
         System.out.println("  fit-laws     " + lawsOut + "/scaling.json  (the latents law of the sweep; plots/scaling_*.png)");
         System.out.println("  sparsity     " + sparsityOut + "/summary.json  (per layer: nonzero fraction, threshold, activation ratio)");
         System.out.println("  circuits     " + circuitsOut + "  (scores.parquet, summary.json, plots/*.png)");

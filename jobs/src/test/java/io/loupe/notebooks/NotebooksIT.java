@@ -141,7 +141,7 @@ class NotebooksIT {
     @Test
     void theDemosJoinedReportRendersInChromium() throws Exception {
         Path page = work.resolve("report.html");
-        List<String> runs = Stream.of("activations", "fit", "fit-sweep", "sparsity", "circuits", "train", "unlearning/score")
+        List<String> runs = Stream.of("activations", "fit", "fit-e2e", "fit-sweep", "sparsity", "circuits", "train", "unlearning/score")
                 .map(d -> demo.resolve(d).toString()).toList();
         for (String run : runs) {
             assertTrue(Files.exists(Path.of(run, "report.html")), run + ": the job wrote no report.html");
