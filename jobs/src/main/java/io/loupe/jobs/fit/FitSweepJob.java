@@ -10,7 +10,6 @@ import io.loupe.jobs.ExecutorModels;
 import io.loupe.jobs.JobFiles;
 import io.loupe.model.Runtime;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
@@ -154,17 +153,14 @@ public final class FitSweepJob {
      */
     private static SaeTrainer.Resume resume(Configuration conf, Path remote, java.nio.file.Path local, FitTask task, int every, int failAt)
             throws IOException {
-        Files.createDirectories(local);
-        FileSystem fs = remote.getFileSystem(conf);
         Path state = new Path(remote, TrainingState.FILE);
-        if (fs.exists(state)) {
-            fs.copyToLocalFile(false, state, new Path(local.resolve(TrainingState.FILE).toUri()), true);
+        if (io.loupe.jobs.DurableState.fetch(conf, remote, local)) {
             LOG.info(task.name() + ": found a saved training state; resuming from it");
         }
         int attempt = TaskContext.get() == null ? 0 : TaskContext.get().attemptNumber();
         return new SaeTrainer.Resume(local, every, step -> {
             try {
-                fs.copyFromLocalFile(false, true, new Path(local.resolve(TrainingState.FILE).toUri()), state);
+                io.loupe.jobs.DurableState.publish(conf, local, remote);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }

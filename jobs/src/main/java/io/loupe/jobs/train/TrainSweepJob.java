@@ -246,17 +246,13 @@ public final class TrainSweepJob {
      * injection kills the task's first attempt right after a copy, as a lost executor would.
      */
     private static LmTrainer.Resume resume(Configuration conf, Path remote, java.nio.file.Path local, String name, int failAt) throws IOException {
-        Files.createDirectories(local);
-        FileSystem fs = remote.getFileSystem(conf);
-        Path state = new Path(remote, TrainingState.FILE);
-        if (fs.exists(state)) {
-            fs.copyToLocalFile(false, state, new Path(local.resolve(TrainingState.FILE).toUri()), true);
+        if (io.loupe.jobs.DurableState.fetch(conf, remote, local)) {
             LOG.info(name + ": found a saved training state; resuming from it");
         }
         int attempt = TaskContext.get() == null ? 0 : TaskContext.get().attemptNumber();
         return new LmTrainer.Resume(local, step -> {
             try {
-                fs.copyFromLocalFile(false, true, new Path(local.resolve(TrainingState.FILE).toUri()), state);
+                io.loupe.jobs.DurableState.publish(conf, local, remote);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
