@@ -120,9 +120,9 @@ final class DemoCommand implements Callable<Integer> {
                 circuitsOut.toString()), "circuits");
 
         Path trainOut = dir.resolve("train");
-        Console.info("demo: train, a 30-step fine-tune on the sampled corpus with 3 log-spaced checkpoints -> " + trainOut);
+        Console.info("demo: train, a 30-step fine-tune on the sampled corpus with 5 log-spaced checkpoints (a series sparsity fits its laws to) -> " + trainOut);
         step(Loupe.execute("train", "--model", modelDir.toString(), "--corpus", stories.toString(), "--context-size", "64", "--batch-size", "8",
-                "--steps", "30", "--lr", "5e-4", "--checkpoints", "3", "--eval-fraction", "0.1", "--out", trainOut.toString()), "train");
+                "--steps", "30", "--lr", "5e-4", "--checkpoints", "5", "--eval-fraction", "0.1", "--out", trainOut.toString()), "train");
 
         Path unlearning = dir.resolve("unlearning");
         String data = unlearning.resolve("data").toString(), models = unlearning.resolve("models").toString();
