@@ -100,20 +100,9 @@ final class FitCommand implements Callable<Integer> {
             int dOut = target == null ? 0 : stored.getAsJsonObject(target).get("width").getAsInt();
             for (String a : architectures) {
                 Architecture arch = Architecture.parse(a);
-                for (int w : widths) {
-                    for (int k : arch.usesK() ? ks : List.of(ks.get(0))) {
-                        for (double l1 : arch.usesL1() && l1s != null ? l1s : List.of(SaeConfig.defaultL1(arch))) {
-                            for (double l0 : arch == Architecture.JUMPRELU && l0s != null ? l0s : List.of(SaeConfig.DEFAULT_L0)) {
-                                for (double lr : lrs) {
-                                    FitTask t = new FitTask(FitTask.nameOf(spec, arch, w, k, l1, l0, lr), hook, target, arch, dIn, dOut, w, k, l1,
-                                            l0, lr, steps, batchSize, seed);
-                                    t.config();   // validates before any task starts
-                                    grid.add(t);
-                                }
-                            }
-                        }
-                    }
-                }
+                grid.addAll(FitTask.grid(spec, hook, target, arch, dIn, dOut, widths, ks,
+                        arch.usesL1() && l1s != null ? l1s : List.of(SaeConfig.defaultL1(arch)),
+                        arch == Architecture.JUMPRELU && l0s != null ? l0s : List.of(SaeConfig.DEFAULT_L0), lrs, steps, batchSize, seed));
             }
         }
         Console.info("fit: " + grid.size() + " dictionar" + (grid.size() == 1 ? "y" : "ies") + " as Spark tasks -> " + out);

@@ -101,17 +101,9 @@ final class FitE2eCommand implements Callable<Integer> {
                     if (arch != Architecture.RELU && arch != Architecture.TOPK) {
                         throw new IllegalArgumentException("--architecture " + a + ": end-to-end training takes relu or topk");
                     }
-                    for (int w : widths) {
-                        for (int k : arch.usesK() ? ks : List.of(ks.get(0))) {
-                            for (double l1 : arch.usesL1() ? l1s : List.of(0.0)) {
-                                for (double lr : lrs) {
-                                    FitTask t = new FitTask(FitTask.nameOf(h, arch, w, k, l1, 0, lr), h, null, arch, dIn, 0, w, k, l1, 0, lr, steps,
-                                            sequences * contextSize, seed);
-                                    t.config();   // validates before any task starts
-                                    grid.add(new EndToEndFitJob.Task(t, settings));
-                                }
-                            }
-                        }
+                    for (FitTask t : FitTask.grid(h, h, null, arch, dIn, 0, widths, ks, arch.usesL1() ? l1s : List.of(0.0), List.of(0.0), lrs,
+                            steps, sequences * contextSize, seed)) {
+                        grid.add(new EndToEndFitJob.Task(t, settings));
                     }
                 }
             }

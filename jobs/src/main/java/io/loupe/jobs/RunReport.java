@@ -53,8 +53,12 @@ public final class RunReport {
 
     /** The run's plots alone, as an HTML fragment (for a notebook's {@code %html} output). */
     public static String figuresHtml(Configuration conf, String dir) throws IOException {
-        ReportSection all = section(conf, new Path(dir), dir);
-        return HtmlReport.figures(new ReportSection(all.title(), List.of(), List.of(), all.figures()));
+        Path p = new Path(dir);
+        List<ReportSection.Figure> figures = figures(p.getFileSystem(conf), p);
+        if (figures.isEmpty()) {
+            section(conf, p, dir);   // refuses a folder that is not a run's; a run without plots shows none
+        }
+        return HtmlReport.figures(figures);
     }
 
     /** What {@code dir} holds; a folder with none of a run's files is refused. */
@@ -76,6 +80,15 @@ public final class RunReport {
                 tables.add(table(fs, f.getPath()));
             }
         }
+        List<ReportSection.Figure> figures = figures(fs, dir);
+        if (documents.isEmpty() && tables.isEmpty() && figures.isEmpty()) {
+            throw new IllegalArgumentException(dir + ": not a Loupe output (no " + String.join(", ", DOCUMENTS) + ", *.csv or plots/*.svg)");
+        }
+        return new ReportSection(title, documents, tables, figures);
+    }
+
+    /** The run's {@code plots/*.svg}, by name. */
+    private static List<ReportSection.Figure> figures(FileSystem fs, Path dir) throws IOException {
         List<ReportSection.Figure> figures = new ArrayList<>();
         Path plots = new Path(dir, "plots");
         if (fs.exists(plots)) {
@@ -85,10 +98,7 @@ public final class RunReport {
                 }
             }
         }
-        if (documents.isEmpty() && tables.isEmpty() && figures.isEmpty()) {
-            throw new IllegalArgumentException(dir + ": not a Loupe output (no " + String.join(", ", DOCUMENTS) + ", *.csv or plots/*.svg)");
-        }
-        return new ReportSection(title, documents, tables, figures);
+        return figures;
     }
 
     private static ReportSection.Table table(FileSystem fs, Path csv) throws IOException {

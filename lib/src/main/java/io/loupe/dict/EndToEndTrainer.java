@@ -64,8 +64,6 @@ public final class EndToEndTrainer {
         }
     }
 
-    private static final double BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
-
     private EndToEndTrainer() {
     }
 
@@ -95,7 +93,7 @@ public final class EndToEndTrainer {
         List<NDArray> params = sae.parameters();
         params.forEach(p -> p.setRequiresGradient(true));
         NDManager state = manager.newSubManager();
-        AdamW adam = new AdamW(params, new boolean[params.size()], new AdamW.Settings(BETA1, BETA2, EPS, 0), state);
+        AdamW adam = SaeTrainer.optimizer(params, state);
         NDArray sinceFired = state.zeros(new Shape(cfg.dSae()), DataType.INT64);
         List<SaeTrainer.StepLog> log = new ArrayList<>();
         long start = System.nanoTime(), tokens = 0;

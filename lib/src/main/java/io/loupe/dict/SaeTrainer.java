@@ -178,7 +178,7 @@ public final class SaeTrainer {
         List<NDArray> params = sae.parameters();
         params.forEach(p -> p.setRequiresGradient(true));
         NDManager state = manager.newSubManager();
-        AdamW adam = new AdamW(params, new boolean[params.size()], new AdamW.Settings(BETA1, BETA2, EPS, 0), state);
+        AdamW adam = optimizer(params, state);
         NDArray sinceFired = state.zeros(new Shape(cfg.dSae()), DataType.INT64);
         List<StepLog> log = new ArrayList<>();
         int first = 0;
@@ -232,6 +232,11 @@ public final class SaeTrainer {
         sae.foldScale(scale);
         return new Result(sae, log, (System.nanoTime() - start) / 1e9, dataNanos / 1e9, (long) (cfg.steps() - first) * cfg.batchSize(), first,
                 scale);
+    }
+
+    /** Adam as every dictionary trains with it (β 0.9, 0.999, ε 1e-8, no weight decay), its moments in {@code state}. */
+    static AdamW optimizer(List<NDArray> params, NDManager state) {
+        return new AdamW(params, new boolean[params.size()], new AdamW.Settings(BETA1, BETA2, EPS, 0), state);
     }
 
     /** The arrays a training state holds: parameters, Adam's moments and the steps since each latent fired. */

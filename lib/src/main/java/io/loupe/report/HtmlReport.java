@@ -50,15 +50,15 @@ public final class HtmlReport {
         return h.toString();
     }
 
-    /** A section's figures alone: an HTML fragment for a notebook cell. */
-    public static String figures(ReportSection s) {
+    /** Figures alone: an HTML fragment for a notebook cell. */
+    public static String figures(List<ReportSection.Figure> figures) {
         StringBuilder h = new StringBuilder("<div>\n");
-        appendFigures(h, s);
+        appendFigures(h, figures);
         return h.append("</div>\n").toString();
     }
 
-    private static void appendFigures(StringBuilder h, ReportSection s) {
-        for (ReportSection.Figure f : s.figures()) {
+    private static void appendFigures(StringBuilder h, List<ReportSection.Figure> figures) {
+        for (ReportSection.Figure f : figures) {
             String data = Base64.getEncoder().encodeToString(f.svg().getBytes(StandardCharsets.UTF_8));
             h.append("<figure><img alt=\"").append(esc(f.name())).append("\" src=\"data:image/svg+xml;base64,").append(data)
                     .append("\"><figcaption>").append(esc(f.name())).append("</figcaption></figure>\n");
@@ -67,7 +67,7 @@ public final class HtmlReport {
 
     private static void section(StringBuilder h, int index, ReportSection s) {
         h.append("<section id=\"run").append(index).append("\"><h2>").append(esc(s.title())).append("</h2>\n");
-        appendFigures(h, s);
+        appendFigures(h, s.figures());
         for (ReportSection.Table t : s.tables()) {
             h.append("<h3>").append(esc(t.name()));
             if (t.totalRows() > t.rows().size()) {

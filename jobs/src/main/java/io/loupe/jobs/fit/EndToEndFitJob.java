@@ -1,6 +1,5 @@
 package io.loupe.jobs.fit;
 
-import com.google.gson.Gson;
 import io.loupe.dict.EndToEndRun;
 import io.loupe.dict.EndToEndTrainer;
 import io.loupe.hooks.HookPoint;
@@ -8,7 +7,6 @@ import io.loupe.jobs.ExecutorModels;
 import io.loupe.jobs.JobFiles;
 import io.loupe.model.Runtime;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.deploy.SparkHadoopUtil;
@@ -67,10 +65,6 @@ public final class EndToEndFitJob {
                     train, heldOut, local, extra, manager,
                     l -> LOG.info(task.name() + ": " + EndToEndRun.describe(l, task.fit().steps())));
         }
-        Path dst = new Path(out, task.name());
-        JobFiles.replaceWithLocal(conf, local, dst);
-        metrics.put("name", task.name());
-        metrics.put("checkpoint", dst.toString());
-        return new Gson().newBuilder().serializeSpecialFloatingPointValues().create().toJson(metrics);
+        return FitSweepJob.publishCheckpoint(conf, local, out, task.name(), metrics);
     }
 }

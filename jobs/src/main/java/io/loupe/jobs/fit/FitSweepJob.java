@@ -139,10 +139,19 @@ public final class FitSweepJob {
                         o.evalFraction(), local, extra, manager, log, resume);
             }
         }
-        Path dst = new Path(out, task.name());
         io.loupe.io.LocalDirs.deleteRecursively(local.resolve("_resume"));
-        JobFiles.replaceWithLocal(conf, local, dst);   // replaces the _resume state too: the run is complete
-        metrics.put("name", task.name());
+        return publishCheckpoint(conf, local, out, task.name(), metrics);
+    }
+
+    /**
+     * A finished task's checkpoint folder replaces {@code out/name} whole (with any saved training state there: the run is
+     * complete); returns its metrics, with its name and location, as the JSON row the driver collects.
+     */
+    static String publishCheckpoint(Configuration conf, java.nio.file.Path local, String out, String name, Map<String, Object> metrics)
+            throws IOException {
+        Path dst = new Path(out, name);
+        JobFiles.replaceWithLocal(conf, local, dst);
+        metrics.put("name", name);
         metrics.put("checkpoint", dst.toString());
         return new Gson().newBuilder().serializeSpecialFloatingPointValues().create().toJson(metrics);
     }
