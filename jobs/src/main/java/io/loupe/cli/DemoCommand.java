@@ -33,7 +33,7 @@ import java.util.concurrent.Callable;
                 "make-prompts (a corpus sampled from the model), collect (activations to Parquet, Spark local mode) and fit (a TopK",
                 "dictionary, evaluated on held-out texts), fit-e2e (end-to-end dictionaries), a 4-width sweep with fit-laws, sparsity (PPL-1%%), circuits (induction, both patching methods) and",
                 "train (a short fine-tune with a checkpoint series), and unlearning (a fact fixture, target and retrain models,",
-                "one unlearning method, the score).",
+                "one unlearning method, the score), and report (every run on one HTML page).",
                 "Uses the trained stories260k model in models/ (or ../shared), else a generated random model (and says which)."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Model directory (default: models/stories260k in the checkout).")
@@ -139,6 +139,11 @@ final class DemoCommand implements Callable<Integer> {
                 models + "/target", "--retrain", models + "/retrain", "--forget", forget, "--retain", retain, "--holdout", data + "/holdout.jsonl",
                 "--relearn-steps", "5", "--probe-folds", "3", "--out", unlearning.resolve("score").toString()), "unlearning score");
 
+        Path report = dir.resolve("report.html");
+        Console.info("demo: report, every run above on one page -> " + report);
+        step(Loupe.execute("report", "--out", report.toString(), activations.toString(), fitOut.toString(), e2eOut.toString(), lawsOut.toString(),
+                sparsityOut.toString(), circuitsOut.toString(), trainOut.toString(), unlearning.resolve("score").toString()), "report");
+
         System.out.println();
         System.out.println("outputs:");
         System.out.println("  model        " + modelDir);
@@ -153,6 +158,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  circuits     " + circuitsOut + "  (scores.parquet, summary.json, plots/*.png)");
         System.out.println("  train        " + trainOut + "  (<run>/step<N> Hugging Face checkpoints, runs.parquet, summary.json, plots/loss.png)");
         System.out.println("  unlearning   " + unlearning + "/score  (leaderboard.csv, summary.json, examples.parquet, plots/*.png)");
+        System.out.println("  report       " + report + "  (every run's summaries, tables and plots; each run also has its own report.html)");
         return 0;
     }
 
