@@ -87,9 +87,6 @@ public final class SaeTrainer {
      */
     public static StepLoss stepLoss(SaeConfig cfg, SparseAutoencoder sae, NDArray x, NDArray y, NDArray dead) {
         Architecture a = cfg.architecture();
-        if (a == Architecture.TOPK) {
-            return sparseTopK(cfg, sae, x, y, dead);
-        }
         NDArray pre = sae.preActivations(x);
         NDArray f = sae.activate(pre, true);
         NDArray xHat, recon;
@@ -122,35 +119,6 @@ public final class SaeTrainer {
             default -> zero;
         };
         return StepLoss.fromCodes(recon.add(sparsity).add(aux), recon, sparsity, aux, f);
-    }
-
-    /**
-     * TopK's loss through the chosen latents only. The dense pre-activations, computed once without autograd, pick each
-     * row's k latents (and AuxK's among the dead); only those are recomputed from gathered encoder columns and decoded
-     * from gathered decoder rows with autograd ({@link SparseAutoencoder#preActivationsAt}, {@link SparseAutoencoder#decodeAt}),
-     * so the backward pass touches k of d_sae latents per row and builds no [n, d_sae] array. The values and gradients
-     * are the dense form's to rounding (SparseTopKTest).
-     */
-    static StepLoss sparseTopK(SaeConfig cfg, SparseAutoencoder sae, NDArray x, NDArray y, NDArray dead) {
-        NDArray xTilde = sae.centred(x);
-        NDArray pre = xTilde.stopGradient().matMul(sae.wEnc.stopGradient()).add(sae.bEnc.stopGradient());   // [n, d_sae], no graph
-        NDArray idx = pre.topK(cfg.k(), 1, true, false).get(1);                                               // [n, k]
-        NDArray values = Activation.relu(sae.preActivationsAt(xTilde, idx));
-        NDArray xHat = sae.decodeAt(values, idx).add(sae.bDec);
-        NDArray recon = SaeLosses.reconstruction(y, xHat);
-        NDArray aux = Tensors.constant(recon, 0);
-        int nDead = (int) dead.sum().toType(DataType.INT64, false).getLong();
-        if (nDead > 0 && cfg.auxK() > 0) {
-            NDArray deadF = dead.toType(DataType.FLOAT32, false);
-            NDArray auxIdx = Activation.relu(pre).mul(deadF).topK(Math.min(cfg.auxK(), nDead), 1, true, false).get(1);
-            long n = auxIdx.getShape().get(0), m = auxIdx.getShape().get(1);
-            NDArray auxValues = Activation.relu(sae.preActivationsAt(xTilde, auxIdx)).mul(deadF.get(new NDIndex("{}", auxIdx.flatten())).reshape(n, m));
-            aux = Tensors.times(SaeLosses.auxKRatio(y.sub(xHat).stopGradient(), sae.decodeAt(auxValues, auxIdx)), cfg.auxCoeff());
-        }
-        NDArray on = values.stopGradient().gt(0);                                                            // [n, k]
-        NDArray firedIdx = idx.flatten().get(on.flatten());
-        NDArray fired = sae.bEnc.stopGradient().zerosLike().scatter(firedIdx, firedIdx.onesLike().toType(DataType.FLOAT32, false), 0).gt(0);
-        return new StepLoss(recon.add(aux), recon, Tensors.constant(recon, 0), aux, fired, on.sum(new int[]{1}).toType(DataType.FLOAT32, false).mean());
     }
 
     /**
@@ -196,23 +164,27 @@ public final class SaeTrainer {
                 dataNanos += System.nanoTime() - t0;
                 NDArray x = Tensors.times(input(cfg, rows), scale.in()), y = Tensors.times(target(cfg, rows), scale.out());
                 NDArray dead = sinceFired.gte(cfg.deadAfter());
-                double[] parts = new double[4];
+                boolean logged = step % logEvery == 0 || step == cfg.steps() - 1;
                 StepLoss l;
-                synchronized (Runtime.AUTOGRAD) {
-                    try (GradientCollector gc = Runtime.engine().newGradientCollector()) {
-                        l = stepLoss(cfg, sae, x, y, dead);
-                        gc.backward(l.total());
-                        if (step % logEvery == 0 || step == cfg.steps() - 1) {
-                            parts = new double[]{Tensors.scalar(l.total()), Tensors.scalar(l.reconstruction()), Tensors.scalar(l.sparsity()),
-                                Tensors.scalar(l.aux())};
+                if (cfg.architecture() == Architecture.TOPK || cfg.architecture() == Architecture.BATCH_TOPK) {   // backward by hand, active latents only
+                    TopKGradients.Result r = TopKGradients.compute(cfg, sae, x, y, dead);
+                    l = r.loss();
+                    adam.step(cfg.lrAt(step), 1.0, r.gradients());
+                } else {
+                    synchronized (Runtime.AUTOGRAD) {
+                        try (GradientCollector gc = Runtime.engine().newGradientCollector()) {
+                            l = stepLoss(cfg, sae, x, y, dead);
+                            gc.backward(l.total());
                         }
                     }
+                    adam.step(cfg.lrAt(step), 1.0);
                 }
-                adam.step(cfg.lrAt(step), 1.0);
+                double[] parts = logged ? new double[]{Tensors.scalar(l.total()), Tensors.scalar(l.reconstruction()),
+                    Tensors.scalar(l.sparsity()), Tensors.scalar(l.aux())} : new double[4];
                 sae.normalizeDecoder();
                 NDArray fired = l.fired();
                 sinceFired.addi(cfg.batchSize()).muli(fired.logicalNot().toType(DataType.INT64, false));
-                if (step % logEvery == 0 || step == cfg.steps() - 1) {
+                if (logged) {
                     if (!Double.isFinite(parts[0])) {
                         throw new IllegalStateException("training diverged: the loss is " + parts[0] + " at step " + (step + 1)
                                 + "; lower the learning rate or check the activations' scale");

@@ -156,10 +156,15 @@ public final class SparseAutoencoder implements AutoCloseable {
         long n = post.getShape().get(0);
         int keep = (int) Math.min(post.size(), n * cfg.k());
         float t = post.stopGradient().flatten().topK(keep, 0, true, true).get(0).get(-1).getFloat();
+        recordBatchThreshold(t);
+        return post.mul(post.stopGradient().gte(t).toType(post.getDataType(), false).mul(post.stopGradient().gt(0).toType(post.getDataType(), false)));
+    }
+
+    /** Folds a training batch's threshold t (its n·k-th activation) into the inference threshold: an EMA, positive t only. */
+    void recordBatchThreshold(double t) {
         if (t > 0) {
             batchThreshold = batchThreshold == 0 ? t : 0.99 * batchThreshold + 0.01 * t;
         }
-        return post.mul(post.stopGradient().gte(t).toType(post.getDataType(), false).mul(post.stopGradient().gt(0).toType(post.getDataType(), false)));
     }
 
     /** {@code pre·H(pre − θ)}; gradient to pre through H, to θ as {@code −(θ/ε)·rect((pre − θ)/ε)}. */
@@ -185,34 +190,6 @@ public final class SparseAutoencoder implements AutoCloseable {
      */
     NDArray centred(NDArray x) {
         return cfg.transcoder() ? x : x.sub(bDec);
-    }
-
-    /**
-     * Pre-activations of chosen latents only, differentiable: {@code pre[b, j] = x̃_b · W_enc[:, idx[b, j]] + b_enc[idx[b, j]]}
-     * from gathered encoder columns, so the backward pass touches those m latents per row and no [n, d_sae] array.
-     * {@code x̃ [n, d_in]}, {@code idx [n, m]} int64 → {@code [n, m]}
-     */
-    NDArray preActivationsAt(NDArray xTilde, NDArray idx) {
-        long n = idx.getShape().get(0), m = idx.getShape().get(1);
-        NDArray flat = idx.flatten();
-        NDArray columns = wEnc.transpose(1, 0).reshape(cfg.dSae(), cfg.dIn());                     // [d_sae, d_in], contiguous rows
-        NDArray chosen = rowsAt(columns, flat).reshape(n, m, cfg.dIn());                                // [n, m, d_in]
-        return chosen.matMul(xTilde.expandDims(2)).reshape(n, m).add(rowsAt(bEnc.expandDims(1), flat).reshape(n, m));
-    }
-
-    /** {@code Σ_j v[b, j] W_dec[idx[b, j]]} (no b_dec) from gathered decoder rows. {@code v, idx [n, m]} → {@code [n, out_width]} */
-    NDArray decodeAt(NDArray values, NDArray idx) {
-        long n = idx.getShape().get(0), m = idx.getShape().get(1);
-        NDArray rows = rowsAt(wDec, idx.flatten()).reshape(n, m, cfg.outWidth());                      // [n, m, out]
-        return values.expandDims(1).matMul(rows).reshape(n, cfg.outWidth());
-    }
-
-    /**
-     * Rows {@code idx} of {@code w} as libtorch's embedding: one row copy each, and a backward pass that adds into the
-     * chosen rows (advanced indexing, {@code w[idx]}, took 9× as long both ways). {@code [V, d]}, {@code [N]} int64 → {@code [N, d]}
-     */
-    private static NDArray rowsAt(NDArray w, NDArray idx) {
-        return w.getNDArrayInternal().embedding(idx, w, ai.djl.ndarray.types.SparseFormat.DENSE).singletonOrThrow();
     }
 
     /** {@code x̂ = f W_dec + b_dec}: {@code [n, d_sae] → [n, out_width]}. */

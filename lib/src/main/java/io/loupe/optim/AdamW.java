@@ -20,7 +20,7 @@ import java.util.List;
  *
  * Each parameter is one fused native update (DJL's {@code adamUpdate}, which divides by {@code sqrt(v) + ε'} and
  * scales by a corrected rate): passing {@code lr·sqrt(c2)/c1} and {@code ε' = ε·sqrt(c2)} gives the formula above
- * exactly. The gradients are cleared after the update. With λ = 0 this is Adam.
+ * exactly. The parameters' gradients are cleared after the update. With λ = 0 this is Adam.
  */
 public final class AdamW {
     /**
@@ -69,16 +69,35 @@ public final class AdamW {
 
     /** One update of every parameter at learning rate {@code lr}, with the gradients multiplied by {@code gradScale}. */
     public void step(double lr, double gradScale) {
+        update(lr, gradScale, null);
+    }
+
+    /**
+     * One update from gradients given explicitly, one per parameter in order (a hand-written backward pass, which
+     * leaves the parameters' own gradients untouched).
+     */
+    public void step(double lr, double gradScale, List<NDArray> gradients) {
+        if (gradients.size() != params.size()) {
+            throw new IllegalArgumentException(gradients.size() + " gradients for " + params.size() + " parameters");
+        }
+        update(lr, gradScale, gradients);
+    }
+
+    private void update(double lr, double gradScale, List<NDArray> gradients) {
         steps++;
         double c1 = 1 - Math.pow(settings.beta1(), steps), c2 = 1 - Math.pow(settings.beta2(), steps);
         float rate = (float) (lr * Math.sqrt(c2) / c1), eps = (float) (settings.eps() * Math.sqrt(c2));
         for (int i = 0; i < params.size(); i++) {
             NDArray p = params.get(i);
-            try (NDArray g = p.getGradient()) {
-                p.getNDArrayInternal().adamUpdate(new NDList(p, g, m1.get(i), m2.get(i)), new NDList(p), (float) lr, rate,
-                        decay[i] ? (float) settings.weightDecay() : 0f, (float) gradScale, -1f, (float) settings.beta1(),
-                        (float) settings.beta2(), eps, false, true);
+            NDArray g = gradients == null ? p.getGradient() : gradients.get(i);
+            // With no decay, the native update's plain-Adam branch: its AdamW branch would still compute w·lr·0 (two passes).
+            boolean decays = decay[i] && settings.weightDecay() != 0;
+            p.getNDArrayInternal().adamUpdate(new NDList(p, g, m1.get(i), m2.get(i)), new NDList(p), (float) lr, rate,
+                    decays ? (float) settings.weightDecay() : 0f, (float) gradScale, -1f, (float) settings.beta1(),
+                    (float) settings.beta2(), eps, false, decays);
+            if (gradients == null) {
                 g.muli(0);
+                g.close();
             }
         }
     }
