@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
 @Command(name = "fit", mixinStandardHelpOptions = true,
         description = {"Trains each architecture's dictionary (d_in 512, d_sae 8192, k 32, batch 4096, Adam) on random rows, as",
                 "peer_sae.py does; prints tokens/s, dense-equivalent GFLOP/s (the peer's count) and the share of the matmul ceiling",
-                "(TopK and BatchTopK, which train sparsely: of the encoder-bound limit) per architecture, then TopK streamed through",
+                "(TopK, BatchTopK and Matryoshka, which train sparsely: of the encoder-bound limit) per architecture, then TopK streamed through",
                 "a shuffle buffer with its data-wait share."})
 final class BenchFit implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "10", description = "Timed steps after 2 warm-up steps (default: ${DEFAULT-VALUE}).")
@@ -50,9 +50,9 @@ final class BenchFit implements Callable<Integer> {
                         new InMemorySource(rows, 1), rows.get(":1024"), m, 1000, l -> { });
                 r.sae().close();
                 double gflops = flops / r.seconds() / 1e9;
-                // TopK and BatchTopK train sparsely: their one dense product, the encoder's, bounds them; the others do
-                // the dense work the peer's count assumes.
-                String bound = a == Architecture.TOPK || a == Architecture.BATCH_TOPK
+                // TopK, BatchTopK and Matryoshka train sparsely: their one dense product, the encoder's, bounds them;
+                // the others do the dense work the peer's count assumes.
+                String bound = a.trainsSparsely()
                         ? String.format("%.0f%% of the encoder-bound %.0f tokens/s (the step's one dense product, %d x %d x %d, timed alone)",
                                 100 * r.tokensPerSecond() / encoderAlone, encoderAlone, batch, dIn, dSae)
                         : String.format("%.0f%% of the %.1f GFLOP/s matmul ceiling", 100 * gflops / ceiling, ceiling);

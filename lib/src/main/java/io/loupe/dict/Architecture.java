@@ -33,6 +33,14 @@ public enum Architecture {
         this.saeLensName = saeLensName;
     }
 
+    /**
+     * Whether the codes are a top-k selection (per row or per batch), so training computes only the active latents
+     * after the encoder's one dense product ({@link TopKGradients}); the others train densely through autograd.
+     */
+    public boolean trainsSparsely() {
+        return this == TOPK || this == BATCH_TOPK || this == MATRYOSHKA;
+    }
+
     /** The training architecture's name, as SAELens' training configs spell it. */
     public String saeLensName() {
         return saeLensName;

@@ -16,7 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * TopK's and BatchTopK's training loss and parameter gradients, written out by hand so that everything after the
+ * TopK's, BatchTopK's and Matryoshka's training loss and parameter gradients, written out by hand so that everything after the
  * encoder's one dense matmul touches only the active latents (k per row on average), as EleutherAI's sparsify does with
  * its fused encoder and {@code embedding_bag} (Gao et al. 2024, appendix). No autograd graph, and no [n, d_sae] array
  * after the encoder's.
@@ -27,7 +27,7 @@ import java.util.List;
  *   (I, p) = top_k(pre) per row;  v = relu(p)     [n, k]       (BatchTopK: the n·k largest relu(pre) of the batch,
  *                                                              any number per row; see {@link Active#perBatch})
  *   x̂ = S W_dec + b_dec,  S = Σ_bj v_bj e_b e_{I_bj}ᵀ   (sparse [n, d_sae], nnz n·k; decoded from gathered rows)
- *   L_rec = (1/n) Σ_b ‖y_b − x̂_b‖²
+ *   L_rec = (1/n) Σ_b ‖y_b − x̂_b‖²               (Matryoshka: summed over nested widths; see {@link Decoded#nested})
  *   AuxK: r = y − x̂ (held constant); (J, a) = top_kaux(relu(pre) ⊙ dead);  ê = A W_dec
  *   L_aux = α Σ(ê − r)² / (Σ(r − r̄)² + 1e-12)
  * </pre>
@@ -64,21 +64,13 @@ final class TopKGradients {
         int dSae = cfg.dSae();
         NDArray xTilde = cfg.transcoder() ? x : x.sub(bDec);                                               // [n, d_in]
         NDArray pre = xTilde.matMul(wEnc).addi(bEnc);                                                      // [n, d_sae]
-        Active act = cfg.architecture() == Architecture.BATCH_TOPK ? Active.perBatch(pre, cfg.k(), sae) : Active.perRow(pre, cfg.k());
-        NDArray diff, dots;                                                                                // x̂ − y [n, out]; W_dec[I]·(x̂ − y) [nnz]
-        if (act.block() != null) {
-            NDList decoded = decodeWithDots(act.values().reshape(n, cfg.k()), act.block(), wDec, bDec, y);
-            diff = decoded.get(0);
-            dots = decoded.get(1).flatten();
-        } else {
-            diff = sparse(act.rows(), act.cols(), act.values(), n, dSae).matMul(wDec).addi(bDec).subi(y);
-            dots = entryDots(diff, wDec, act.rows(), act.cols());
-        }
-        NDArray recon = diff.square().sum(new int[]{1}).mean();
+        Active act = cfg.architecture() == Architecture.TOPK ? Active.perRow(pre, cfg.k()) : Active.perBatch(pre, cfg.k(), sae);
+        Decoded dec = cfg.architecture() == Architecture.MATRYOSHKA ? Decoded.nested(act, wDec, bDec, y, cfg.nestedWidths())
+                : Decoded.plain(act, wDec, bDec, y, cfg.k());
+        NDArray recon = dec.recon(), diff = dec.diff();
         NDArray on = act.values().gt(0);
-        NDArray dv = dots.muli(2f / n).muli(on);                                                           // ∂v, [nnz]
-        NDArray g = diff.mul(2f / n);                                                                      // G, [n, out]
-        NDArray gradDec = sparse(act.cols(), act.rows(), act.values(), dSae, n).matMul(g);                 // Sᵀ G
+        NDArray dv = dec.dots().muli(on);                                                                  // ∂v, [nnz]
+        NDArray gradDec = sparse(act.cols(), dec.hRows(), act.values(), dSae, dec.h().getShape().get(0)).matMul(dec.h());   // Sᵀ H
         NDArray aux = recon.zerosLike();
         NDArray dRows = act.rows(), dCols = act.cols(), dVals = dv;
         NDArray deadIdx = dead.nonzero().flatten();
@@ -104,7 +96,7 @@ final class TopKGradients {
         int dIn = cfg.dIn();
         NDArray gradEnc = contiguous(encoderT.get(new NDIndex(":, :{}", dIn)).transpose(1, 0));           // [d_in, d_sae]
         NDArray gradBEnc = contiguous(encoderT.get(new NDIndex(":, {}", dIn)));                           // [d_sae]
-        NDArray gradBDec = g.sum(new int[]{0});
+        NDArray gradBDec = dec.h().get(new NDIndex(":{}", n)).sum(new int[]{0});                           // Σ_b G_b
         if (!cfg.transcoder()) {
             gradBDec.subi(wEnc.matMul(gradBEnc));
         }
@@ -113,6 +105,58 @@ final class TopKGradients {
         NDArray meanL0 = on.sum().toType(DataType.FLOAT32, false).div(n);
         return new Result(new SaeTrainer.StepLoss(recon.add(aux), recon, recon.zerosLike(), aux, fired, meanL0),
                 List.of(gradEnc, gradBEnc, gradDec, gradBDec));
+    }
+
+    /**
+     * The reconstruction loss, the full reconstruction's error {@code x̂ − y [n, out]}, and what the backward pass needs:
+     * the upstream gradients H (rows {@code hRows[e]} of H multiply entry e, and H's first n rows sum to ∂L/∂b_dec) and
+     * {@code dots[e] = H[hRows[e]] · W_dec[cols[e]]}, ∂L/∂v before the relu mask. {@code [nnz]} each.
+     */
+    record Decoded(NDArray recon, NDArray diff, NDArray h, NDArray hRows, NDArray dots) {
+        /** One reconstruction: H = G = (2/n)(x̂ − y), one row per batch row. */
+        static Decoded plain(Active act, NDArray wDec, NDArray bDec, NDArray y, int k) {
+            long n = y.getShape().get(0);
+            NDArray diff, dots;
+            if (act.block() != null) {
+                NDList decoded = decodeWithDots(act.values().reshape(n, k), act.block(), wDec, bDec, y);
+                diff = decoded.get(0);
+                dots = decoded.get(1).flatten();
+            } else {
+                diff = sparse(act.rows(), act.cols(), act.values(), n, wDec.getShape().get(0)).matMul(wDec).addi(bDec).subi(y);
+                dots = entryDots(diff, wDec, act.rows(), act.cols());
+            }
+            return new Decoded(diff.square().sum(new int[]{1}).mean(), diff, diff.mul(2f / n), act.rows(), dots.muli(2f / n));
+        }
+
+        /**
+         * Matryoshka: for each nested width m, {@code x̂_m = b_dec + Σ_{entries with latent < m} v·W_dec[latent]},
+         * {@code L_rec = Σ_m (1/n) Σ_b ‖y_b − x̂_m,b‖²}. Group g (latents from the previous width up to m_g) is decoded
+         * once and added to the running sum. A latent in group g feeds every x̂_m with m ≥ m_g, so its upstream gradient
+         * is the suffix sum {@code H_g = Σ_{g' ≥ g} (2/n)(x̂_g' − y)}; H stacks the H_g, [groups·n, out].
+         */
+        static Decoded nested(Active act, NDArray wDec, NDArray bDec, NDArray y, List<Integer> widths) {
+            long n = y.getShape().get(0), dSae = wDec.getShape().get(0);
+            NDArray group = act.cols().zerosLike();                                                        // each entry's group
+            for (int w : widths.subList(0, widths.size() - 1)) {
+                group.addi(act.cols().gte(w));
+            }
+            NDArray running = bDec.sub(y), recon = null;                                                   // x̂_m − y
+            List<NDArray> diffs = new ArrayList<>();
+            for (int g = 0; g < widths.size(); g++) {
+                NDArray in = group.eq(g);
+                running = running.add(sparse(act.rows().get(in), act.cols().get(in), act.values().get(in), n, dSae).matMul(wDec));
+                diffs.add(running);
+                NDArray part = running.square().sum(new int[]{1}).mean();
+                recon = recon == null ? part : recon.add(part);
+            }
+            List<NDArray> suffix = new ArrayList<>(diffs);
+            for (int g = widths.size() - 2; g >= 0; g--) {
+                suffix.set(g, diffs.get(g).add(suffix.get(g + 1)));
+            }
+            NDArray h = NDArrays.concat(new NDList(suffix)).muli(2f / n);                                  // [groups·n, out]
+            NDArray hRows = group.mul(n).addi(act.rows());
+            return new Decoded(recon, diffs.get(widths.size() - 1), h, hRows, entryDots(h, wDec, hRows, act.cols()));
+        }
     }
 
     /**

@@ -21,14 +21,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The hand-written sparse backward pass ({@link TopKGradients}: active latents only, sparse products) gives the loss and
  * every parameter gradient that autograd gets from the dense form (codes as a [n, d_sae] array, decoded by a full matmul,
- * AuxK over dense pre-activations), with half the latents dead so AuxK runs, for an autoencoder and a transcoder, TopK and
- * BatchTopK. BatchTopK's threshold and L0 must match too, also when one row holds more latents than its first
- * candidates ({@link TopKGradients.Active#perBatch}).
+ * AuxK over dense pre-activations; {@link SaeTrainer#stepLoss}), with half the latents dead so AuxK runs, for an
+ * autoencoder and a transcoder, TopK, BatchTopK and Matryoshka (nested widths). BatchTopK's threshold and L0 must match
+ * too, also when one row holds more latents than its first candidates ({@link TopKGradients.Active#perBatch}).
  */
 class SparseTopKTest {
     @ParameterizedTest
-    @CsvSource({"TOPK, false, 1", "TOPK, true, 1", "BATCH_TOPK, false, 1", "BATCH_TOPK, true, 1",
-        "BATCH_TOPK, false, 100"})   // one row 100× larger holds more than its 4k candidates: the widening search
+    @CsvSource({"TOPK, false, 1", "TOPK, true, 1", "BATCH_TOPK, false, 1", "BATCH_TOPK, true, 1", "MATRYOSHKA, false, 1",
+        "MATRYOSHKA, true, 1", "BATCH_TOPK, false, 100"})   // one row 100× larger holds more than its 4k candidates: the widening search
     void sameLossAndGradientsAsTheDenseForm(Architecture arch, boolean transcoder, float loudRow) {
         try (NDManager m = Runtime.newManager(Device.cpu())) {
             Runtime.engine().setRandomSeed(11);
@@ -49,20 +49,17 @@ class SparseTopKTest {
                 l0Sparse = Tensors.scalar(r.loss().meanL0());
             }
             double[] thresholdDense = new double[1], l0Dense = new double[1], loudL0 = new double[1];
-            double lossDense = gradients(cfg, rows, m, dense, sae -> {
-                NDArray pre = sae.preActivations(x);
-                NDArray f = sae.activate(pre, true);
-                NDArray xHat = sae.decode(f);
-                NDArray aux = SaeLosses.auxK(y.sub(xHat).stopGradient(), pre, dead, sae.wDec, cfg.auxK());
+            double lossDense = gradients(cfg, rows, m, dense, sae -> {   // autograd through the dense form
+                SaeTrainer.StepLoss l = SaeTrainer.stepLoss(cfg, sae, x, y, dead);
                 thresholdDense[0] = sae.batchThreshold();
-                l0Dense[0] = Tensors.scalar(f.stopGradient().gt(0).sum().toType(DataType.FLOAT32, false)) / 200;
-                loudL0[0] = Tensors.scalar(f.stopGradient().get(7).gt(0).sum().toType(DataType.FLOAT32, false));
-                return SaeLosses.reconstruction(y, xHat).add(Tensors.times(aux, cfg.auxCoeff()));
+                l0Dense[0] = Tensors.scalar(l.meanL0());
+                loudL0[0] = Tensors.scalar(sae.preActivations(x).get(7).stopGradient().gte(thresholdDense[0]).sum().toType(DataType.FLOAT32, false));
+                return l.total();
             });
             assertEquals(lossDense, lossSparse, 1e-5 * Math.abs(lossDense));
             assertEquals(thresholdDense[0], thresholdSparse, 1e-6, "the BatchTopK inference threshold");
             assertEquals(l0Dense[0], l0Sparse, 1e-9, "mean L0");
-            if (arch == Architecture.BATCH_TOPK && loudRow > 1) {
+            if (loudRow > 1) {
                 assertTrue(loudL0[0] > 4 * 5, "the loud row must hold more than its 4k first candidates, but holds " + loudL0[0]);
             }
             for (int i = 0; i < dense.size(); i++) {
