@@ -50,9 +50,9 @@ final class BenchFit implements Callable<Integer> {
                         new InMemorySource(rows, 1), rows.get(":1024"), m, 1000, l -> { });
                 r.sae().close();
                 double gflops = flops / r.seconds() / 1e9;
-                // TopK, BatchTopK and Matryoshka train sparsely: their one dense product, the encoder's, bounds them;
+                // Top-k codes wide enough to train sparsely: their one dense product, the encoder's, bounds them;
                 // the others do the dense work the peer's count assumes.
-                String bound = a.trainsSparsely()
+                String bound = SaeConfig.defaults(a, dIn, dSae, k).trainsSparsely()
                         ? String.format("%.0f%% of the encoder-bound %.0f tokens/s (the step's one dense product, %d x %d x %d, timed alone)",
                                 100 * r.tokensPerSecond() / encoderAlone, encoderAlone, batch, dIn, dSae)
                         : String.format("%.0f%% of the %.1f GFLOP/s matmul ceiling", 100 * gflops / ceiling, ceiling);

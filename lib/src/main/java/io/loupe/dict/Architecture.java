@@ -33,11 +33,8 @@ public enum Architecture {
         this.saeLensName = saeLensName;
     }
 
-    /**
-     * Whether the codes are a top-k selection (per row or per batch), so training computes only the active latents
-     * after the encoder's one dense product ({@link TopKGradients}); the others train densely through autograd.
-     */
-    public boolean trainsSparsely() {
+    /** Whether the codes are a top-k selection, per row or per batch (TopK, BatchTopK, Matryoshka). */
+    public boolean hasTopKCodes() {
         return this == TOPK || this == BATCH_TOPK || this == MATRYOSHKA;
     }
 

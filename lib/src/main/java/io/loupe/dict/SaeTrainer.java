@@ -71,8 +71,8 @@ public final class SaeTrainer {
 
     /**
      * The training loss on one batch: reconstruction, plus the architecture's sparsity term, plus an auxiliary term,
-     * as a dense autograd graph. Training uses it for the architectures that do not {@link Architecture#trainsSparsely};
-     * for those that do, it is the reference that {@link TopKGradients} is tested against.
+     * as a dense autograd graph. Training uses it unless the config {@link SaeConfig#trainsSparsely}; then it is the
+     * reference that {@link TopKGradients} is tested against.
      * <ul>
      *   <li>ReLU: λ₁ · Σ_i f_i‖W_dec[i]‖; JumpReLU: λ₀ · L0 (straight-through);</li>
      *   <li>Gated: λ₁ · Σ_i ReLU(π_gate)_i‖W_dec[i]‖, and aux = ‖y − (ReLU(π_gate) W_dec + b_dec)‖² through a frozen
@@ -168,7 +168,7 @@ public final class SaeTrainer {
                 NDArray dead = sinceFired.gte(cfg.deadAfter());
                 boolean logged = step % logEvery == 0 || step == cfg.steps() - 1;
                 StepLoss l;
-                if (cfg.architecture().trainsSparsely()) {   // backward by hand, active latents only
+                if (cfg.trainsSparsely()) {   // backward by hand, active latents only
                     TopKGradients.Result r = TopKGradients.compute(cfg, sae, x, y, dead);
                     l = r.loss();
                     adam.step(cfg.lrAt(step), 1.0, r.gradients());

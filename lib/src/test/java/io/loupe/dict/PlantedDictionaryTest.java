@@ -71,6 +71,20 @@ class PlantedDictionaryTest {
         }
     }
 
+    /** TopK wide enough (d_sae ≥ 32·k) to train through the sparse backward pass end to end recovers the atoms too. */
+    @org.junit.jupiter.api.Test
+    void recoversPlantedAtomsTrainingSparsely() {
+        try (NDManager m = Runtime.newManager(Device.cpu())) {
+            NDArray[] data = planted(m, 1);
+            SaeConfig cfg = SaeConfig.defaults(Architecture.TOPK, D_IN, 32 * ACTIVE, ACTIVE)
+                    .withTraining(3e-3, 2000, 256, 50, 400).withDeadAfter(20_000).withSeed(3);
+            assertTrue(cfg.trainsSparsely());
+            SaeTrainer.Result r = SaeTrainer.train(cfg, new InMemorySource(data[0], 7), data[0].get(":2048"), m, 500, l -> { });
+            double score = recovery(data[1], r.sae().decoder());
+            assertTrue(score >= 0.95, "sparse TopK: recovery " + score + ", last " + r.log().get(r.log().size() - 1));
+        }
+    }
+
     /**
      * Transcoders: the same sparse codes drive 32-dimensional inputs through one set of atoms and
      * 24-dimensional targets through another; the decoder must recover the target atoms. The TopK family trains 3000 steps:

@@ -74,6 +74,14 @@ class SparseTopKTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void onlyWideTopKCodesTrainSparsely() {
+        assertTrue(SaeConfig.defaults(Architecture.TOPK, 512, 8192, 32).trainsSparsely());
+        assertTrue(SaeConfig.defaults(Architecture.MATRYOSHKA, 64, 1024, 32).trainsSparsely());
+        assertTrue(!SaeConfig.defaults(Architecture.BATCH_TOPK, 512, 512, 32).trainsSparsely(), "too few latents per active one");
+        assertTrue(!SaeConfig.defaults(Architecture.RELU, 512, 8192, 32).trainsSparsely(), "ReLU codes have no top-k support");
+    }
+
     private static double gradients(SaeConfig cfg, NDArray rows, NDManager m, List<float[]> out,
                                      java.util.function.Function<SparseAutoencoder, NDArray> loss) {
         try (SparseAutoencoder sae = SparseAutoencoder.init(cfg, m, SaeTrainer.target(cfg, rows))) {
