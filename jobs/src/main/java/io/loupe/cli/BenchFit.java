@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
 @Command(name = "fit", mixinStandardHelpOptions = true,
         description = {"Trains each architecture's dictionary (d_in 512, d_sae 8192, k 32, batch 4096, Adam) on random rows, as",
                 "peer_sae.py does; prints tokens/s, dense-equivalent GFLOP/s (the peer's count) and the share of the matmul ceiling",
-                "(TopK, BatchTopK and Matryoshka, which train sparsely: of the encoder-bound limit) per architecture, then TopK streamed through",
+                "(top-k codes wide enough to train sparsely: of the encoder-bound limit) per architecture, then TopK streamed through",
                 "a shuffle buffer with its data-wait share."})
 final class BenchFit implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "10", description = "Timed steps after 2 warm-up steps (default: ${DEFAULT-VALUE}).")
@@ -46,13 +46,13 @@ final class BenchFit implements Callable<Integer> {
             SaeConfig cfg = SaeConfig.defaults(Architecture.TOPK, dIn, dSae, k).withTraining(1e-4, steps, batch, 0, 0);
             for (String name : architectures) {
                 Architecture a = Architecture.parse(name);
-                SaeTrainer.Result r = SaeTrainer.train(SaeConfig.defaults(a, dIn, dSae, k).withTraining(1e-4, steps, batch, 0, 0),
-                        new InMemorySource(rows, 1), rows.get(":1024"), m, 1000, l -> { });
+                SaeConfig run = SaeConfig.defaults(a, dIn, dSae, k).withTraining(1e-4, steps, batch, 0, 0);
+                SaeTrainer.Result r = SaeTrainer.train(run, new InMemorySource(rows, 1), rows.get(":1024"), m, 1000, l -> { });
                 r.sae().close();
                 double gflops = flops / r.seconds() / 1e9;
                 // Top-k codes wide enough to train sparsely: their one dense product, the encoder's, bounds them;
                 // the others do the dense work the peer's count assumes.
-                String bound = SaeConfig.defaults(a, dIn, dSae, k).trainsSparsely()
+                String bound = run.trainsSparsely()
                         ? String.format("%.0f%% of the encoder-bound %.0f tokens/s (the step's one dense product, %d x %d x %d, timed alone)",
                                 100 * r.tokensPerSecond() / encoderAlone, encoderAlone, batch, dIn, dSae)
                         : String.format("%.0f%% of the %.1f GFLOP/s matmul ceiling", 100 * gflops / ceiling, ceiling);

@@ -62,7 +62,7 @@ final class TopKGradients {
         NDArray wEnc = sae.wEnc.stopGradient(), bEnc = sae.bEnc.stopGradient(), wDec = sae.wDec.stopGradient(), bDec = sae.bDec.stopGradient();
         long n = x.getShape().get(0);
         int dSae = cfg.dSae();
-        NDArray xTilde = cfg.transcoder() ? x : x.sub(bDec);                                               // [n, d_in]
+        NDArray xTilde = sae.centred(x).stopGradient();                                                    // [n, d_in]
         NDArray pre = xTilde.matMul(wEnc).addi(bEnc);                                                      // [n, d_sae]
         Active act = cfg.architecture() == Architecture.TOPK ? Active.perRow(pre, cfg.k()) : Active.perBatch(pre, cfg.k(), sae);
         Decoded dec = cfg.architecture() == Architecture.MATRYOSHKA ? Decoded.nested(act, wDec, bDec, y, cfg.nestedWidths())
@@ -190,7 +190,7 @@ final class TopKGradients {
                 }
                 sae.recordBatchThreshold(t);
                 NDArray kept = values.gte(t).logicalAnd(values.gt(0));                                     // [n, m]
-                NDArray rows = pre.getManager().arange(0, (int) n, 1, DataType.INT64).expandDims(1).repeat(1, m);
+                NDArray rows = rowIndex(pre.getManager(), n, (int) m).reshape(n, m);
                 return new Active(rows.get(kept), cand.get(1).get(kept), values.get(kept), null);
             }
         }
