@@ -132,7 +132,8 @@ public record SaeConfig(Architecture architecture, int dIn, int dSae, int k, dou
      * Whether training computes only the active latents after the encoder ({@link TopKGradients}) rather than dense codes
      * through autograd: for top-k codes once {@code d_sae ≥ 32·k}. Below that the dense form is faster; measured
      * 2026-12-02 with {@code bench fit --d-sae} (d_in 512, k 32, batch 4096): dense 28,800 / 21,900 / 8,300 tokens/s
-     * at d_sae 256 / 512 / 1024, sparse 16,700 / 14,500 / 11,200, and sparse 2.5× dense at 4096.
+     * at d_sae 256 / 512 / 1024 (from a build with this returning false), sparse 16,700 / 14,500 / 11,200, and sparse
+     * 2.5× dense at 4096.
      */
     public boolean trainsSparsely() {
         return architecture.hasTopKCodes() && dSae >= 32L * k;
