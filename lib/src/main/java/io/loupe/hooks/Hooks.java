@@ -69,6 +69,11 @@ public final class Hooks {
         return Collections.unmodifiableSet(all);
     }
 
+    /** Whether this object replaces, captures or watches the gradient at {@code point}. */
+    public boolean touches(HookPoint point) {
+        return replacements.containsKey(point) || captures.contains(point) || gradients.contains(point);
+    }
+
     /** Called by the model at each hook point; returns the activation the forward pass continues with. */
     public NDArray apply(HookPoint point, NDArray activation) {
         NDArray x = activation;
