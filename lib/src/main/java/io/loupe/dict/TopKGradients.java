@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import io.loupe.tensor.Tensors;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -94,8 +95,8 @@ final class TopKGradients {
         NDArray withOnes = xTilde.concat(x.getManager().ones(new Shape(n, 1)), 1);                        // [x̃ | 1], [n, d_in + 1]
         NDArray encoderT = sparse(dCols, dRows, dVals, dSae, n).matMul(withOnes);                          // [d_sae, d_in + 1]
         int dIn = cfg.dIn();
-        NDArray gradEnc = contiguous(encoderT.get(new NDIndex(":, :{}", dIn)).transpose(1, 0));           // [d_in, d_sae]
-        NDArray gradBEnc = contiguous(encoderT.get(new NDIndex(":, {}", dIn)));                           // [d_sae]
+        NDArray gradEnc = Tensors.contiguous(encoderT.get(new NDIndex(":, :{}", dIn)).transpose(1, 0));           // [d_in, d_sae]
+        NDArray gradBEnc = Tensors.contiguous(encoderT.get(new NDIndex(":, {}", dIn)));                           // [d_sae]
         NDArray gradBDec = dec.h().get(new NDIndex(":{}", n)).sum(new int[]{0});                           // Σ_b G_b
         if (!cfg.transcoder()) {
             gradBDec.subi(wEnc.matMul(gradBEnc));
@@ -269,10 +270,5 @@ final class TopKGradients {
 
     private static NDArray concat(List<NDArray> parts) {
         return parts.size() == 1 ? parts.get(0) : NDArrays.concat(new NDList(parts));
-    }
-
-    /** A contiguous copy of a strided view (libtorch's flatten copies exactly when the view is not contiguous). */
-    private static NDArray contiguous(NDArray view) {
-        return view.flatten().reshape(view.getShape());
     }
 }

@@ -32,6 +32,11 @@ public final class Tensors {
         return x.div(constant(x, v));
     }
 
+    /** A contiguous copy of a strided view, or the array itself when it is contiguous (libtorch's flatten copies exactly then). */
+    public static NDArray contiguous(NDArray view) {
+        return view.flatten().reshape(view.getShape());
+    }
+
     /** A 0-d or 1-element tensor of any numeric type as a double (DJL's typed getters require the exact type). */
     public static double scalar(NDArray a) {
         return a.toType(DataType.FLOAT64, false).getDouble();

@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class BlockCausalAttentionTest {
     private static final double TOL = 1e-5;
-    /** Longer than two 128-query blocks, with ragged ends. */
+    /** Several 64-query blocks long, with ragged ends. */
     private static final int[] LENGTHS = {300, 171, 129};
 
     @Test
