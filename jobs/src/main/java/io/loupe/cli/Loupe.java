@@ -19,20 +19,9 @@ public final class Loupe implements Runnable {
     }
 
     public static void main(String[] args) {
-        warmLoggingInBackground();
         int code = execute(args);
         io.loupe.jobs.SparkSessions.stopIfStarted();   // executors shut down before the driver goes, not after
         System.exit(code);
-    }
-
-    /**
-     * Log4j's first logger takes about a second to configure (700 classes); DJL asks for one as soon as a command
-     * loads a model. Configuring it on a second thread overlaps that second with parsing the command line.
-     */
-    private static void warmLoggingInBackground() {
-        Thread warm = new Thread(() -> org.slf4j.LoggerFactory.getLogger(Loupe.class), "loupe-logging-init");
-        warm.setDaemon(true);
-        warm.start();
     }
 
     /** Runs a command line and returns its exit code; bad input prints one clear line, not a stack trace. */
