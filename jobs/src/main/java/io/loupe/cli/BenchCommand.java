@@ -27,7 +27,7 @@ final class BenchCommand implements Runnable {
     @Command(name = "forward", mixinStandardHelpOptions = true,
             description = {"Forward tokens/s and GFLOP/s for stories260k (if ../shared is present), a random 25M Llama (d=512, 8 layers,",
                     "d_mlp=1376, 8 heads) and a random GPT-2-small-shaped model (12 layers, d 768, vocab 50257), beside the measured fp32",
-                    "matmul ceiling of this machine."})
+                    "matmul ceiling of this machine and the time of each model's own linear products run alone."})
     static final class Forward implements Callable<Integer> {
         @Option(names = "--batch", defaultValue = "8", description = "Sequences per pass (default: ${DEFAULT-VALUE}).")
         int batch;
@@ -41,6 +41,9 @@ final class BenchCommand implements Runnable {
         Path extra;
         @Option(names = "--skip-gpt2", description = "Leave out the GPT-2-small-shaped model (124M parameters, the slowest).")
         boolean skipGpt2;
+
+        /** Seconds of each measured model's linear products run alone, in the order of the results. */
+        private final List<Double> linears = new ArrayList<>();
 
         @Override
         public Integer call() throws Exception {
@@ -62,11 +65,16 @@ final class BenchCommand implements Runnable {
             // The ceiling is the best matmul rate seen before or after the models: a conservative denominator on noisy hosts.
             ceiling = Math.max(ceiling, ceiling());
             System.out.printf("%nfp32 matmul 2048x2048 ceiling: %.1f GFLOP/s (%s)%n", ceiling, Runtime.device(device));
-            System.out.printf("%-14s %9s %12s %10s %10s %9s%n", "model", "batch", "tokens/s", "s/batch", "GFLOP/s", "ceiling");
-            for (ForwardBenchmark.Result r : results) {
-                System.out.printf("%-14s %4d x %-4d %12.0f %10.3f %10.1f %8.0f%%%n", r.name(), r.batch(), r.seq(), r.tokensPerSecond(),
-                        r.secondsPerBatch(), r.gflops(), 100 * r.gflops() / ceiling);
+            System.out.printf("%-14s %9s %12s %10s %10s %9s %11s %9s%n", "model", "batch", "tokens/s", "s/batch", "GFLOP/s", "ceiling",
+                    "linears s", "linears");
+            for (int i = 0; i < results.size(); i++) {
+                ForwardBenchmark.Result r = results.get(i);
+                System.out.printf("%-14s %4d x %-4d %12.0f %10.3f %10.1f %8.0f%% %11.3f %8.0f%%%n", r.name(), r.batch(), r.seq(),
+                        r.tokensPerSecond(), r.secondsPerBatch(), r.gflops(), 100 * r.gflops() / ceiling, linears.get(i),
+                        100 * linears.get(i) / r.secondsPerBatch());
             }
+            System.out.println("ceiling: the share of the 2048x2048 rate; linears: the pass's own linear products run alone at its shapes"
+                    + " (best of 3 each), and their share of the pass's time");
             return 0;
         }
 
@@ -79,7 +87,9 @@ final class BenchCommand implements Runnable {
         private ForwardBenchmark.Result measure(String name, Path dir) throws java.io.IOException {
             try (LanguageModel model = ModelLoader.load(dir, Runtime.device(device))) {
                 Console.info("bench: " + name + " " + batch + " x " + seq + ", " + repeats + " timed passes");
-                return ForwardBenchmark.forward(name, model, batch, seq, repeats, 0);
+                ForwardBenchmark.Result r = ForwardBenchmark.forward(name, model, batch, seq, repeats, 0);
+                linears.add(ForwardBenchmark.linearSeconds(model.manager(), model.config(), (long) batch * seq, 3));
+                return r;
             }
         }
     }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
 import io.loupe.hooks.Hooks;
 import io.loupe.model.LanguageModel;
 import io.loupe.model.ModelConfig;
@@ -15,9 +16,12 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Forward-pass throughput and the matmul ceiling it is judged against, measured in the same process.
- * FLOPs count each multiply-add as 2: the linear layers, 2·tokens·params, plus attention scores and
- * mixing over the full {@code seq × seq} square the kernel computes, 4·B·L·T²·H·d_head.
+ * Forward-pass throughput and the ceilings it is judged against, measured in the same process: the fp32 matmul rate
+ * of a large square product, and the time the model's own linear products take when run alone at the pass's shapes
+ * (a pass can be no faster than its products; the rest of its time is attention, norms and elementwise work).
+ * FLOPs count each multiply-add as 2: the linear layers, 2·tokens·params, plus attention scores and mixing over the
+ * causal triangle with its diagonal, 4·B·L·H·d_head·T(T+1)/2: the least any causal kernel computes (Loupe's
+ * block-causal attention computes a little more), so GFLOP/s never credits work a mask throws away.
  */
 public final class ForwardBenchmark {
     /** One measurement: best-of-repeats throughput. */
@@ -84,7 +88,44 @@ public final class ForwardBenchmark {
         double perLayer = d * q + 2 * d * kv + q * d + (c.parts().gatedMlp() ? 3 : 2) * d * c.dMlp();   // a plain MLP has no gate
         double params = c.numLayers() * perLayer + d * c.vocabSize();
         double tokens = (double) batch * seq;
-        double attention = 4.0 * batch * c.numLayers() * (double) seq * seq * q;
+        double attention = 4.0 * batch * c.numLayers() * q * seq * (seq + 1.0) / 2;
         return 2 * tokens * params + attention;
+    }
+
+    /**
+     * The linear products of one forward pass as {@code {in, out, times}}: per layer q/k/v (one stacked product), the
+     * attention output, the MLP input (gate and up as two products when gated, as the model runs them) and output;
+     * then the unembedding. Their FLOPs add up to the linear part of {@link #flops}.
+     */
+    static List<long[]> linearShapes(ModelConfig c) {
+        long d = c.dModel(), q = (long) c.numHeads() * c.dHead(), kv = (long) c.numKvHeads() * c.dHead(), layers = c.numLayers();
+        boolean gated = c.parts().gatedMlp();
+        return List.of(new long[]{d, q + 2 * kv, layers}, new long[]{q, d, layers}, new long[]{d, c.dMlp(), (gated ? 2 : 1) * layers},
+                new long[]{c.dMlp(), d, layers}, new long[]{d, c.vocabSize(), 1});
+    }
+
+    /**
+     * Seconds the linear products of one pass over {@code tokens} rows take run alone: for each shape of
+     * {@link #linearShapes}, the best of {@code repeats} products {@code x[tokens, in] · w[out, in]^T}, times its count.
+     */
+    public static double linearSeconds(NDManager manager, ModelConfig c, long tokens, int repeats) {
+        double total = 0;
+        for (long[] shape : linearShapes(c)) {
+            try (NDManager m = manager.newSubManager()) {
+                NDArray x = m.randomNormal(0, 1, new Shape(tokens, shape[0]), DataType.FLOAT32);
+                NDArray w = m.randomNormal(0, 1, new Shape(shape[1], shape[0]), DataType.FLOAT32);
+                Linear.linear(x, w).singletonOrThrow().close();
+                double best = Double.MAX_VALUE;
+                for (int i = 0; i < repeats; i++) {
+                    long t = System.nanoTime();
+                    NDArray y = Linear.linear(x, w).singletonOrThrow();
+                    y.getFloat(0, 0);   // forces completion on asynchronous devices
+                    best = Math.min(best, (System.nanoTime() - t) / 1e9);
+                    y.close();
+                }
+                total += shape[2] * best;
+            }
+        }
+        return total;
     }
 }
