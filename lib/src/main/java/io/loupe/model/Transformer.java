@@ -30,7 +30,8 @@ import java.util.Map;
  *   h = norm1(x)
  *   q, k, v = h Wqkv^T (+ b)                   per head; rotary on the first rotaryDims of q and k (rotate-half)
  *   scores = q k^T · attnScale (/ (l + 1));  cap · tanh(scores / cap);  + causal, padding and sliding-window mask
- *   pattern = softmax(scores)                   [B, H, Tq, Tk]   (k, v shared by groupSize query heads)
+ *   pattern = softmax(scores)                   [B, H, Tq, Tk]   (k, v shared by groupSize query heads;
+ *                                               built only when a hook reads it, else causal query blocks)
  *   z = pattern v                               [B, T, H, d_head]
  *   attn_out = z Wo^T (+ b)  (then post-norm: Gemma-2)
  *   sequential: resid_mid = x + attn_out;  m = mlp(norm2(resid_mid));  resid_post = resid_mid + m
@@ -280,8 +281,8 @@ public final class Transformer implements LanguageModel {
         String b = "blocks." + l + ".";
         x = hooks.apply(HookPoint.of(l, HookKind.RESID_PRE), x);
         NDArray attnOut;
-        // Sub-scopes free each half's intermediates (scores, gate/up, ...) as soon as it ends, so the next half
-        // writes into memory that is still in cache instead of growing the heap.
+        // Sub-scopes free each half's intermediates (scores, gate/up, ...) as soon as it ends: the pass's peak
+        // memory is one half's, not a whole block's.
         try (NDScope scope = new NDScope()) {
             attnOut = attention(l, norm(b + "norm1", x), ctx, hooks, cache);
             if (parts.postNorms()) {
@@ -354,9 +355,10 @@ public final class Transformer implements LanguageModel {
     /**
      * z {@code [B, Tq, H, dh]} without the full pattern, for when no hook reads it: queries go in blocks of
      * {@link #QUERY_BLOCK}, and block {@code [a, e)} scores only the keys a causal mask can allow, the first
-     * {@code past + e}. That skips most of the upper triangle (at T = 256, 4 blocks compute 62.5% of the scores) and keeps
-     * each block's scores in cache. Every allowed score is the same as in {@link #attentionPattern}; the keys
-     * left out are masked there, so their weights are exactly 0.
+     * {@code past + e}. That skips most of the upper triangle (at T = 256, 4 blocks compute 62.5% of the scores) and
+     * holds at most {@code QUERY_BLOCK × keys} scores per head at once. Every allowed score is the same as in
+     * {@link #attentionPattern}; the keys left out are masked there, so their weights are exactly 0. Only fully masked
+     * rows (queries at padding, read by nobody) differ: uniform over fewer keys.
      */
     private NDArray blockCausalAttention(NDArray q, NDArray k, NDArray v, NDArray mask) {
         long queries = q.getShape().get(2), past = k.getShape().get(2) - queries;
