@@ -3,12 +3,17 @@ package io.loupe.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.List;
+
 /** {@code scripts/loupe <command>}: the entry point of every Loupe command and job. */
 @Command(name = "loupe", mixinStandardHelpOptions = true, version = "loupe 0.1.0",
-        description = "Interpretability experiments at cluster scale.",
-        subcommands = {ForwardCommand.class, CollectCommand.class, FitCommand.class, FitE2eCommand.class, FitLawsCommand.class, TrainCommand.class, MakeUnlearningDataCommand.class, UnlearnCommand.class, UnlearningCommand.class, FeaturesCommand.class, SparsityCommand.class, CircuitsCommand.class, MakeModelCommand.class, MakePromptsCommand.class, DemoCommand.class, ReportCommand.class, BenchCommand.class,
-                CommandLine.HelpCommand.class})
+        description = "Interpretability experiments at cluster scale.")
 public final class Loupe implements Runnable {
+    /** Every command, in the order help lists them. */
+    private static final List<Class<?>> COMMANDS = List.of(ForwardCommand.class, CollectCommand.class, FitCommand.class,
+            FitE2eCommand.class, FitLawsCommand.class, TrainCommand.class, MakeUnlearningDataCommand.class, UnlearnCommand.class,
+            UnlearningCommand.class, FeaturesCommand.class, SparsityCommand.class, CircuitsCommand.class, MakeModelCommand.class,
+            MakePromptsCommand.class, DemoCommand.class, ReportCommand.class, BenchCommand.class, CommandLine.HelpCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -24,9 +29,25 @@ public final class Loupe implements Runnable {
         System.exit(code);
     }
 
+    /**
+     * The command tree for {@code args}: when the first word names a command, only that command is built, since picocli
+     * reflects over every option of every command it is given (all of them: ~0.3 s more at start-up, measured);
+     * otherwise (help, a version flag, an argument file, a typo) all of them, so that help and suggestions list them.
+     */
+    static CommandLine commandLine(String... args) {
+        CommandLine cli = new CommandLine(new Loupe());
+        List<Class<?>> named = args.length == 0 ? List.of()
+                : COMMANDS.stream().filter(c -> c.getAnnotation(Command.class).name().equals(args[0])).toList();
+        boolean all = named.isEmpty() || named.contains(CommandLine.HelpCommand.class);   // `help X` needs X
+        for (Class<?> c : all ? COMMANDS : named) {
+            cli.addSubcommand(c);
+        }
+        return cli;
+    }
+
     /** Runs a command line and returns its exit code; bad input prints one clear line, not a stack trace. */
     public static int execute(String... args) {
-        CommandLine cli = new CommandLine(new Loupe());
+        CommandLine cli = commandLine(args);
         cli.setOverwrittenOptionsAllowed(true);   // options after @conf/x.conf override the file's (ArgsFiles keeps the last of each)
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             // Bad input and a missing runtime are the user's to fix: one line, no stack trace.

@@ -78,7 +78,7 @@ class LoupeCliTest {
 
         Path task = tmp.resolve("task.jsonl");
         Files.writeString(task, "{\"id\": \"t1\", \"clean\": [1, 5, 6], \"corrupt\": [1, 7], \"answer\": 9, \"wrong\": 8}\n");
-        CliRun unequal = CliRun.of("circuits", "--model", model.toString(), "--task", task.toString(), "--master", "local[1]", "--out",
+        CliRun unequal = CliRun.of("circuits", "--model", model.toString(), "--task", task.toString(), "--master", "local[1,4]", "--out",
                 tmp.resolve("c").toString());
         assertEquals(2, unequal.code());
         assertTrue(unequal.err().contains("task.jsonl:1") && unequal.err().contains("'t1'") && unequal.err().contains("differ in length"),
@@ -90,7 +90,7 @@ class LoupeCliTest {
         // Two runs on different seeds, the second reporting its circuit's overlap with the first's.
         for (String seed : new String[]{"0", "1"}) {
             List<String> args = new java.util.ArrayList<>(List.of("circuits", "--model", model.toString(), "--task", "induction", "--examples", "4",
-                    "--induction-half", "3", "--seed", seed, "--top-n", "2", "--master", "local[1]", "--out", tmp.resolve("circ" + seed).toString()));
+                    "--induction-half", "3", "--seed", seed, "--top-n", "2", "--master", "local[1,4]", "--out", tmp.resolve("circ" + seed).toString()));
             if (seed.equals("1")) {
                 args.addAll(List.of("--compare-with", tmp.resolve("circ0").toString()));
             }
@@ -110,10 +110,22 @@ class LoupeCliTest {
         assertEquals(2, summary.getAsJsonObject("circuit").getAsJsonArray("nodes").size());
     }
 
+    /** A named command is built alone (start-up time); help, typos and argument files get the whole tree. */
+    @Test
+    void onlyTheNamedCommandIsBuilt() {
+        assertEquals(java.util.Set.of("forward"), Loupe.commandLine("forward", "--model", "m").getSubcommands().keySet());
+        assertEquals(java.util.Set.of("bench"), Loupe.commandLine("bench", "forward").getSubcommands().keySet());
+        int all = Loupe.commandLine().getSubcommands().size();
+        assertTrue(all >= 18, "every command and help: " + all);
+        for (String[] args : new String[][]{{"--help"}, {"help", "forward"}, {"forwrd"}, {"@args.conf"}}) {
+            assertEquals(all, Loupe.commandLine(args).getSubcommands().size(), String.join(" ", args));
+        }
+    }
+
     /** Options after an @file replace the file's, list options too (picocli alone would append to a list). */
     @Test
     void lastOccurrenceOfAnOptionWins(@TempDir Path tmp) throws IOException {
-        picocli.CommandLine cli = new picocli.CommandLine(new Loupe());
+        picocli.CommandLine cli = Loupe.commandLine();
         Path fit = tmp.resolve("fit.conf");
         Files.writeString(fit, "# a comment\n--k 4,8\n--width 128\n");
         assertEquals(List.of("fit", "--width", "128", "--k", "16"), List.of(ArgsFiles.resolve(cli, "fit", "@" + fit, "--k", "16")));
