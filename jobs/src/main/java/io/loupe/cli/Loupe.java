@@ -34,7 +34,7 @@ public final class Loupe implements Runnable {
      * reflects over every option of every command it is given (all of them: ~0.3 s more at start-up, measured);
      * otherwise (help, a version flag, an argument file, a typo) all of them, so that help and suggestions list them.
      */
-    static CommandLine commandLine(String... args) {
+    public static CommandLine commandLine(String... args) {
         CommandLine cli = new CommandLine(new Loupe());
         List<Class<?>> named = args.length == 0 ? List.of()
                 : COMMANDS.stream().filter(c -> c.getAnnotation(Command.class).name().equals(args[0])).toList();

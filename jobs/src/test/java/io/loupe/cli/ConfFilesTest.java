@@ -39,7 +39,7 @@ class ConfFilesTest {
                     List<String> args = new ArrayList<>(List.of(m.group(1).split(" ")));
                     args.add("@" + f);
                     try {
-                        new CommandLine(new Loupe()).parseArgs(args.toArray(String[]::new));
+                        Loupe.commandLine().parseArgs(args.toArray(String[]::new));
                     } catch (CommandLine.ParameterException e) {
                         throw new AssertionError(f + ": `loupe " + m.group(1) + "` refuses it: " + e.getMessage(), e);
                     }

@@ -105,7 +105,7 @@ class JobTemplatesTest {
 
     /** Loupe's own parser accepts the arguments and they name a command. */
     private static void assertLoupeParses(Path file, List<String> args) {
-        CommandLine cli = new CommandLine(new Loupe());
+        CommandLine cli = Loupe.commandLine();
         try {
             CommandLine.ParseResult parsed = cli.parseArgs(args.toArray(String[]::new));
             assertTrue(parsed.hasSubcommand(), file + ": " + args + " names no Loupe command");
