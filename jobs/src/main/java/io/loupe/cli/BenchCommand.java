@@ -42,12 +42,13 @@ final class BenchCommand implements Runnable {
         @Option(names = "--skip-gpt2", description = "Leave out the GPT-2-small-shaped model (124M parameters, the slowest).")
         boolean skipGpt2;
 
-        /** Seconds of each measured model's linear products run alone, in the order of the results. */
-        private final List<Double> linears = new ArrayList<>();
+        /** One model's pass, and the seconds its linear products take run alone at the pass's shapes. */
+        private record Row(ForwardBenchmark.Result pass, double linearSeconds) {
+        }
 
         @Override
         public Integer call() throws Exception {
-            List<ForwardBenchmark.Result> results = new ArrayList<>();
+            List<Row> results = new ArrayList<>();
             double ceiling = ceiling();
             Path shared = Workspace.sharedOrNull();
             if (shared != null) {
@@ -67,11 +68,11 @@ final class BenchCommand implements Runnable {
             System.out.printf("%nfp32 matmul 2048x2048 ceiling: %.1f GFLOP/s (%s)%n", ceiling, Runtime.device(device));
             System.out.printf("%-14s %9s %12s %10s %10s %9s %11s %9s%n", "model", "batch", "tokens/s", "s/batch", "GFLOP/s", "ceiling",
                     "linears s", "linears");
-            for (int i = 0; i < results.size(); i++) {
-                ForwardBenchmark.Result r = results.get(i);
+            for (Row row : results) {
+                ForwardBenchmark.Result r = row.pass();
                 System.out.printf("%-14s %4d x %-4d %12.0f %10.3f %10.1f %8.0f%% %11.3f %8.0f%%%n", r.name(), r.batch(), r.seq(),
-                        r.tokensPerSecond(), r.secondsPerBatch(), r.gflops(), 100 * r.gflops() / ceiling, linears.get(i),
-                        100 * linears.get(i) / r.secondsPerBatch());
+                        r.tokensPerSecond(), r.secondsPerBatch(), r.gflops(), 100 * r.gflops() / ceiling, row.linearSeconds(),
+                        100 * row.linearSeconds() / r.secondsPerBatch());
             }
             System.out.println("ceiling: the share of the 2048x2048 rate; linears: the pass's own linear products run alone at its shapes"
                     + " (best of 3 each), and their share of the pass's time");
@@ -84,12 +85,11 @@ final class BenchCommand implements Runnable {
             }
         }
 
-        private ForwardBenchmark.Result measure(String name, Path dir) throws java.io.IOException {
+        private Row measure(String name, Path dir) throws java.io.IOException {
             try (LanguageModel model = ModelLoader.load(dir, Runtime.device(device))) {
                 Console.info("bench: " + name + " " + batch + " x " + seq + ", " + repeats + " timed passes");
-                ForwardBenchmark.Result r = ForwardBenchmark.forward(name, model, batch, seq, repeats, 0);
-                linears.add(ForwardBenchmark.linearSeconds(model.manager(), model.config(), (long) batch * seq, 3));
-                return r;
+                return new Row(ForwardBenchmark.forward(name, model, batch, seq, repeats, 0),
+                        ForwardBenchmark.linearSeconds(model.manager(), model.config(), (long) batch * seq, 3));
             }
         }
     }

@@ -14,6 +14,7 @@ import io.loupe.model.TokenBatch;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Supplier;
 
 /**
  * Forward-pass throughput and the ceilings it is judged against, measured in the same process: the fp32 matmul rate
@@ -43,17 +44,22 @@ public final class ForwardBenchmark {
         try (NDManager m = manager.newSubManager()) {
             NDArray a = m.randomNormal(0, 1, new Shape(n, n), DataType.FLOAT32);
             NDArray b = m.randomNormal(0, 1, new Shape(n, n), DataType.FLOAT32);
-            a.matMul(b).close();
-            double best = Double.MAX_VALUE;
-            for (int i = 0; i < repeats; i++) {
-                long t = System.nanoTime();
-                NDArray c = a.matMul(b);
-                c.getFloat(0, 0);   // forces completion on asynchronous devices
-                best = Math.min(best, (System.nanoTime() - t) / 1e9);
-                c.close();
-            }
-            return 2.0 * n * n * n / best / 1e9;
+            return 2.0 * n * n * n / bestSeconds(() -> a.matMul(b), repeats) / 1e9;
         }
+    }
+
+    /** Best of {@code repeats} timings of {@code product}, after one untimed run; each result is freed. */
+    private static double bestSeconds(Supplier<NDArray> product, int repeats) {
+        product.get().close();
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < repeats; i++) {
+            long t = System.nanoTime();
+            NDArray y = product.get();
+            y.getFloat(0, 0);   // forces completion on asynchronous devices
+            best = Math.min(best, (System.nanoTime() - t) / 1e9);
+            y.close();
+        }
+        return best;
     }
 
     /** Best of {@code repeats} timed forward passes (after one warm-up) over random tokens. */
@@ -114,16 +120,7 @@ public final class ForwardBenchmark {
             try (NDManager m = manager.newSubManager()) {
                 NDArray x = m.randomNormal(0, 1, new Shape(tokens, shape[0]), DataType.FLOAT32);
                 NDArray w = m.randomNormal(0, 1, new Shape(shape[1], shape[0]), DataType.FLOAT32);
-                Linear.linear(x, w).singletonOrThrow().close();
-                double best = Double.MAX_VALUE;
-                for (int i = 0; i < repeats; i++) {
-                    long t = System.nanoTime();
-                    NDArray y = Linear.linear(x, w).singletonOrThrow();
-                    y.getFloat(0, 0);   // forces completion on asynchronous devices
-                    best = Math.min(best, (System.nanoTime() - t) / 1e9);
-                    y.close();
-                }
-                total += shape[2] * best;
+                total += shape[2] * bestSeconds(() -> Linear.linear(x, w).singletonOrThrow(), repeats);
             }
         }
         return total;

@@ -224,19 +224,19 @@ public final class Transformer implements LanguageModel {
             x = start != null ? start : embed(m, batch, positions);
             NDArray full = attentionMask(keyReal, seq, null, null);
             NDArray sliding = parts.slidingWindow() > 0 ? attentionMask(keyReal, seq, keyPos, positions) : null;
-            NDArray cos = null, sin = null;
+            NDArray cos = null, signedSin = null;
             if (parts.rotaryDims() > 0) {
                 NDArray angles = positions.expandDims(-1).mul(invFreq.reshape(1, 1, -1)).expandDims(2);   // [B, T, 1, r/2]
                 NDArray c = angles.cos(), s = angles.sin();
                 cos = c.concat(c, 3);                                                                   // [B, T, 1, r]
-                sin = s.neg().concat(s, 3);                                                             // rotate-half's sign, folded in
-                NDScope.unregister(cos, sin);
+                signedSin = s.neg().concat(s, 3);                                                       // rotate-half's sign, folded in
+                NDScope.unregister(cos, signedSin);
             }
             NDScope.unregister(x, full);
             if (sliding != null) {
                 NDScope.unregister(sliding);
             }
-            ctx = new Context(full, sliding, cos, sin);
+            ctx = new Context(full, sliding, cos, signedSin);
         }
         for (int l = first; l < cfg.numLayers(); l++) {
             try (NDScope layer = new NDScope()) {

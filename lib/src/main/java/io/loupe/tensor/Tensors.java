@@ -32,7 +32,7 @@ public final class Tensors {
         return x.div(constant(x, v));
     }
 
-    /** A contiguous copy of a strided view, or the array itself when it is contiguous (libtorch's flatten copies exactly then). */
+    /** A contiguous copy of a strided view, or a view of the same data when it is already contiguous (libtorch's flatten copies exactly then). */
     public static NDArray contiguous(NDArray view) {
         return view.flatten().reshape(view.getShape());
     }
