@@ -7,7 +7,7 @@ import io.loupe.hooks.HookPoint;
 import io.loupe.model.LanguageModel;
 import io.loupe.model.ModelLoader;
 import io.loupe.model.Runtime;
-import io.loupe.tensor.SafetensorsWriter;
+import io.loupe.tensor.SafetensorsStream;
 import io.loupe.tokenize.PromptTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -15,6 +15,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code loupe forward}: logits and hook activations per prompt, to one safetensors file. */
@@ -56,14 +57,15 @@ final class ForwardCommand implements Callable<Integer> {
         long start = System.nanoTime();
         m.validate(points);
         boolean needsTokenizer = list.stream().anyMatch(p -> p.tokenIds() == null);
-        try (PromptTokenizer tok = needsTokenizer ? PromptTokenizer.load(modelDir, m.config()) : null) {
-            SafetensorsWriter writer = new SafetensorsWriter()
-                    .metadata("model", modelDir.toAbsolutePath().toString())
-                    .metadata("hooks", String.join(",", points.stream().map(HookPoint::name).toList()));
-            ForwardRunner.Summary s = ForwardRunner.run(m, tok, list, points, batchSize, writer, Console::info);
-            writer.write(out);
+        List<String> names = ForwardRunner.outputNames(list, points);
+        Map<String, String> metadata = Map.of("model", modelDir.toAbsolutePath().toString(),
+                "hooks", String.join(",", points.stream().map(HookPoint::name).toList()));
+        try (PromptTokenizer tok = needsTokenizer ? PromptTokenizer.load(modelDir, m.config()) : null;
+             SafetensorsStream stream = new SafetensorsStream(out, names, metadata)) {
+            ForwardRunner.Summary s = ForwardRunner.run(m, tok, list, points, batchSize, stream, Console::info);
+            stream.finish();
             Console.info(String.format("forward: %d prompts, %d tokens, %d hooks, %d tensors -> %s (%.1f MB) in %.1f s"
-                            + " (%.0f tokens/s in forward passes)", s.prompts(), s.tokens(), points.size(), writer.size(),
+                            + " (%.0f tokens/s in forward passes)", s.prompts(), s.tokens(), points.size(), names.size(),
                     out, Files.size(out) / 1e6, (System.nanoTime() - start) / 1e9, s.tokensPerSecond()));
         }
     }

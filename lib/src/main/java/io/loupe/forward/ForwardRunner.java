@@ -9,7 +9,7 @@ import io.loupe.hooks.HookPoint;
 import io.loupe.hooks.Hooks;
 import io.loupe.model.LanguageModel;
 import io.loupe.model.TokenBatch;
-import io.loupe.tensor.SafetensorsWriter;
+import io.loupe.tensor.TensorSink;
 import io.loupe.tokenize.PromptTokenizer;
 
 import java.util.ArrayList;
@@ -42,7 +42,7 @@ public final class ForwardRunner {
      * @param progress  receives a line after each batch
      */
     public static Summary run(LanguageModel model, PromptTokenizer tokenizer, List<Prompt> prompts, List<HookPoint> hooks,
-                              int batchSize, SafetensorsWriter out, Consumer<String> progress) {
+                              int batchSize, TensorSink out, Consumer<String> progress) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         }
@@ -75,6 +75,18 @@ public final class ForwardRunner {
                     (items.size() + batchSize - 1) / batchSize, tokens, tokens / s));
         }
         return new Summary(items.size(), tokens, batches, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** The tensors {@link #run} puts, in no particular order: {@code <id>.logits} and {@code <id>.<hook>} per prompt. */
+    public static List<String> outputNames(List<Prompt> prompts, List<HookPoint> hooks) {
+        List<String> names = new ArrayList<>();
+        for (Prompt p : prompts) {
+            names.add(p.id() + ".logits");
+            for (HookPoint h : hooks) {
+                names.add(p.id() + "." + h);
+            }
+        }
+        return names;
     }
 
     /** One example's real positions of a captured activation, batch dimension dropped. */

@@ -50,7 +50,7 @@ public enum MlpActivation {
     /** Applies the activation elementwise. */
     public NDArray apply(NDArray x) {
         return switch (this) {
-            case SILU -> x.mul(Activation.sigmoid(x));
+            case SILU -> Tensors.mulInto(Activation.sigmoid(x), x);
             case RELU -> Activation.relu(x);
             case GELU -> Activation.gelu(x);   // libtorch's gelu, erf form
             case GELU_TANH -> Tensors.times(x.mul(Tensors.times(Tensors.times(x.pow(Tensors.constant(x, 3)), 0.044715).add(x), SQRT_2_OVER_PI).tanh().add(1)), 0.5);

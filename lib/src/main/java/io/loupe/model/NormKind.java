@@ -1,6 +1,7 @@
 package io.loupe.model;
 
 import ai.djl.ndarray.NDArray;
+import io.loupe.tensor.Tensors;
 
 /** The normalisations transformer families use, over the last axis. */
 public enum NormKind {
@@ -14,11 +15,11 @@ public enum NormKind {
     /** @param b the bias (LayerNorm only; null otherwise) */
     public NDArray apply(NDArray x, NDArray w, NDArray b, double eps) {
         return switch (this) {
-            case RMS -> x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt()).mul(w);
-            case RMS_ONE_PLUS -> x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt()).mul(w.add(1));
+            case RMS -> Tensors.mulInto(x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt()), w);
+            case RMS_ONE_PLUS -> Tensors.mulInto(x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt()), w.add(1));
             case LAYER_NORM -> {
                 NDArray centred = x.sub(x.mean(new int[]{-1}, true));
-                yield centred.div(centred.square().mean(new int[]{-1}, true).add(eps).sqrt()).mul(w).add(b);
+                yield Tensors.addInto(Tensors.mulInto(centred.div(centred.square().mean(new int[]{-1}, true).add(eps).sqrt()), w), b);
             }
         };
     }

@@ -3,6 +3,7 @@ package io.loupe.tensor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 
 /** Small helpers on NDArrays shared across packages. */
 public final class Tensors {
@@ -30,6 +31,27 @@ public final class Tensors {
     /** {@code x / v}, safe under autograd (see {@link #constant}). */
     public static NDArray over(NDArray x, double v) {
         return x.div(constant(x, v));
+    }
+
+    /**
+     * {@code fresh ⊙ other}, written into {@code fresh} when that is safe: grad mode is off on this thread, so no backward
+     * pass can need {@code fresh}'s old values (libtorch's grad mode is per thread, on by default; DJL turns it off on the
+     * thread that starts the engine and on inside a GradientCollector; asking whether a tensor requires a gradient does
+     * not tell, as DJL's answer ignores gradient functions); and the types match (in place keeps {@code fresh}'s type
+     * where the product would promote). {@code fresh} must be an intermediate nothing else reads. Same values either way;
+     * in place saves an allocation and a pass over fresh memory, whose first touch costs page faults.
+     */
+    public static NDArray mulInto(NDArray fresh, NDArray other) {
+        return inPlaceSafe(fresh, other) ? fresh.muli(other) : fresh.mul(other);
+    }
+
+    /** {@code fresh + other}, written into {@code fresh} when that is safe (see {@link #mulInto}). */
+    public static NDArray addInto(NDArray fresh, NDArray other) {
+        return inPlaceSafe(fresh, other) ? fresh.addi(other) : fresh.add(other);
+    }
+
+    private static boolean inPlaceSafe(NDArray fresh, NDArray other) {
+        return fresh.getDataType() == other.getDataType() && !JniUtils.isGradMode();
     }
 
     /** A contiguous copy of a strided view, or a view of the same data when it is already contiguous (libtorch's flatten copies exactly then). */

@@ -60,7 +60,7 @@ class FamilyReferenceTest {
             assertEquals(model.hookPoints().size(), hooks.size(), fixture + ": the model's hook points are the reference's");
             Path out = tmp.resolve("out.safetensors");
             SafetensorsWriter writer = new SafetensorsWriter();
-            ForwardRunner.run(model, null, prompts, hooks, batchSize, writer, s -> { });
+            ForwardRunner.run(model, null, prompts, hooks, batchSize, writer::put, s -> { });
             writer.write(out);
             SafetensorsFile ours = SafetensorsFile.open(out);
             assertEquals(reference.entries().keySet(), ours.entries().keySet());

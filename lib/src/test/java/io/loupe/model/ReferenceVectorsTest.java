@@ -9,7 +9,7 @@ import io.loupe.forward.Prompt;
 import io.loupe.forward.PromptReader;
 import io.loupe.hooks.HookPoint;
 import io.loupe.tensor.SafetensorsFile;
-import io.loupe.tensor.SafetensorsWriter;
+import io.loupe.tensor.SafetensorsStream;
 import io.loupe.tokenize.PromptTokenizer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -74,9 +75,10 @@ class ReferenceVectorsTest {
         TestData.shared();
         assertTrue(hooks.size() >= 5 * 7, "reference should hold seven hook kinds per layer, found " + hooks);
         Path out = tmp.resolve("out.safetensors");
-        SafetensorsWriter writer = new SafetensorsWriter();
-        ForwardRunner.run(model, null, prompts, hooks, batchSize, writer, s -> { });
-        writer.write(out);
+        try (SafetensorsStream stream = new SafetensorsStream(out, ForwardRunner.outputNames(prompts, hooks), Map.of())) {
+            ForwardRunner.run(model, null, prompts, hooks, batchSize, stream, s -> { });
+            stream.finish();
+        }
         SafetensorsFile ours = SafetensorsFile.open(out);
         assertEquals(reference.entries().keySet(), ours.entries().keySet());
         int compared = 0;
