@@ -39,6 +39,8 @@ public final class SafetensorsStream implements TensorSink, AutoCloseable {
     private static final int ENTRY_LITERALS = 48;
     /** A long's widest decimal form (19 digits) and its comma. */
     private static final int NUMBER = 20;
+    /** The largest header the safetensors library reads (its MAX_HEADER_SIZE). */
+    private static final long MAX_HEADER = 100_000_000L;
 
     private final Path out;
     private final Path tmp;
@@ -49,6 +51,8 @@ public final class SafetensorsStream implements TensorSink, AutoCloseable {
     private final long reserved;
     private long offset;
     private boolean finished;
+    /** A put failed part-way: the file may hold a partial tensor, so it must never be finished. */
+    private boolean failed;
 
     /**
      * @param names    every tensor the file will hold; {@link #finish} refuses to complete without all of them
@@ -62,6 +66,10 @@ public final class SafetensorsStream implements TensorSink, AutoCloseable {
         }
         this.metadata = new TreeMap<>(metadata);
         this.reserved = reservedHeaderBytes();
+        if (reserved > MAX_HEADER) {
+            throw new IllegalArgumentException(names.size() + " tensors need a safetensors header of up to " + reserved
+                    + " bytes, over the format's " + MAX_HEADER + "; write fewer per file (or use collect, which writes Parquet)");
+        }
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         this.tmp = Files.createTempFile(parent, "." + out.getFileName(), ".tmp");
@@ -98,6 +106,7 @@ public final class SafetensorsStream implements TensorSink, AutoCloseable {
                 at += channel.write(bytes, at);
             }
         } catch (IOException e) {
+            failed = true;
             throw new UncheckedIOException("writing " + name + " to " + tmp, e);
         }
         JsonObject info = new JsonObject();
@@ -117,6 +126,9 @@ public final class SafetensorsStream implements TensorSink, AutoCloseable {
 
     /** Writes the header and moves the file into place; fails, leaving nothing under the final name, if a tensor is missing. */
     public void finish() throws IOException {
+        if (failed) {
+            throw new IllegalStateException("a tensor failed to write to " + tmp + "; " + out + " is not written");
+        }
         if (header.size() != expected.size()) {
             Set<String> missing = new LinkedHashSet<>(expected);
             missing.removeAll(header.keySet());
