@@ -50,6 +50,9 @@ public final class Loupe implements Runnable {
         CommandLine cli = commandLine(args);
         cli.setOverwrittenOptionsAllowed(true);   // options after @conf/x.conf override the file's (ArgsFiles keeps the last of each)
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof java.io.UncheckedIOException u) {   // e.g. a full disk while forward streams its output
+                e = u.getCause();
+            }
             // Bad input and a missing runtime are the user's to fix: one line, no stack trace.
             if (e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof java.io.IOException) {
                 // An I/O exception's message is often just a path: say what happened to it.

@@ -62,9 +62,9 @@ public final class ForwardRunner {
                 for (int b = 0; b < chunk.size(); b++) {
                     int len = batch.lengths()[b];
                     String id = chunk.get(b).prompt().id();
-                    out.put(id + ".logits", f32(logits.get(new NDIndex("{}, :{}", b, len))));
+                    out.put(logitsName(id), f32(logits.get(new NDIndex("{}, :{}", b, len))));
                     for (HookPoint p : hooks) {
-                        out.put(id + "." + p, f32(trim(h.captured(p), p, b, len)));
+                        out.put(hookName(id, p), f32(trim(h.captured(p), p, b, len)));
                     }
                 }
                 tokens += batch.realTokens();
@@ -81,12 +81,20 @@ public final class ForwardRunner {
     public static List<String> outputNames(List<Prompt> prompts, List<HookPoint> hooks) {
         List<String> names = new ArrayList<>();
         for (Prompt p : prompts) {
-            names.add(p.id() + ".logits");
+            names.add(logitsName(p.id()));
             for (HookPoint h : hooks) {
-                names.add(p.id() + "." + h);
+                names.add(hookName(p.id(), h));
             }
         }
         return names;
+    }
+
+    private static String logitsName(String id) {
+        return id + ".logits";
+    }
+
+    private static String hookName(String id, HookPoint hook) {
+        return id + "." + hook;
     }
 
     /** One example's real positions of a captured activation, batch dimension dropped. */

@@ -60,9 +60,11 @@ public final class SafetensorsStream implements TensorSink, AutoCloseable {
      */
     public SafetensorsStream(Path out, Collection<String> names, Map<String, String> metadata) throws IOException {
         this.out = out;
-        this.expected = new LinkedHashSet<>(names);
-        if (expected.size() != names.size()) {
-            throw new IllegalArgumentException("tensor names repeat");
+        this.expected = new LinkedHashSet<>();
+        for (String name : names) {
+            if (name.equals("__metadata__") || !expected.add(name)) {
+                throw new IllegalArgumentException("tensor name '" + name + "' " + (name.equals("__metadata__") ? "is reserved" : "repeats"));
+            }
         }
         this.metadata = new TreeMap<>(metadata);
         this.reserved = reservedHeaderBytes();
@@ -73,7 +75,13 @@ public final class SafetensorsStream implements TensorSink, AutoCloseable {
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         this.tmp = Files.createTempFile(parent, "." + out.getFileName(), ".tmp");
-        this.channel = FileChannel.open(tmp, StandardOpenOption.WRITE);
+        tmp.toFile().deleteOnExit();   // a run stopped by a signal never reaches close()
+        try {
+            this.channel = FileChannel.open(tmp, StandardOpenOption.WRITE);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
     }
 
     /** Writes {@code array}'s bytes now (dtype kept; little-endian, as on every supported host). */
@@ -126,6 +134,9 @@ public final class SafetensorsStream implements TensorSink, AutoCloseable {
 
     /** Writes the header and moves the file into place; fails, leaving nothing under the final name, if a tensor is missing. */
     public void finish() throws IOException {
+        if (finished) {
+            return;
+        }
         if (failed) {
             throw new IllegalStateException("a tensor failed to write to " + tmp + "; " + out + " is not written");
         }

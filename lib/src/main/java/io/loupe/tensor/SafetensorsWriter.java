@@ -30,7 +30,7 @@ public final class SafetensorsWriter {
         public static HostTensor of(NDArray array) {
             // toByteBuffer may alias native memory that is freed with the array's manager: copy it out.
             ByteBuffer view = array.toByteBuffer().order(ByteOrder.nativeOrder());
-            ByteBuffer bytes = ByteBuffer.allocateDirect(view.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer bytes = ByteBuffer.allocate(view.remaining()).order(ByteOrder.LITTLE_ENDIAN);
             if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
                 bytes.put(view).flip();
             } else {

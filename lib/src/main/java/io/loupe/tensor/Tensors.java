@@ -38,7 +38,7 @@ public final class Tensors {
      * pass can need {@code fresh}'s old values (libtorch's grad mode is per thread, on by default; DJL turns it off on the
      * thread that starts the engine and on inside a GradientCollector; asking whether a tensor requires a gradient does
      * not tell, as DJL's answer ignores gradient functions); and the types match (in place keeps {@code fresh}'s type
-     * where the product would promote). {@code fresh} must be an intermediate nothing else reads. Same values either way;
+     * where the product would promote); and {@code other} broadcasts to {@code fresh}'s shape (the result's). {@code fresh} must be an intermediate nothing else reads. Same values either way;
      * in place saves an allocation and a pass over fresh memory, whose first touch costs page faults.
      */
     public static NDArray mulInto(NDArray fresh, NDArray other) {
@@ -51,7 +51,22 @@ public final class Tensors {
     }
 
     private static boolean inPlaceSafe(NDArray fresh, NDArray other) {
-        return fresh.getDataType() == other.getDataType() && !JniUtils.isGradMode();
+        return fresh.getDataType() == other.getDataType() && broadcastsTo(other.getShape(), fresh.getShape())
+                && !JniUtils.isGradMode();
+    }
+
+    /** Whether {@code from} broadcasts to {@code to} unchanged: rank no higher, each trailing dimension 1 or equal. */
+    private static boolean broadcastsTo(Shape from, Shape to) {
+        int extra = to.dimension() - from.dimension();
+        if (extra < 0) {
+            return false;
+        }
+        for (int i = 0; i < from.dimension(); i++) {
+            if (from.get(i) != 1 && from.get(i) != to.get(i + extra)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A contiguous copy of a strided view, or a view of the same data when it is already contiguous (libtorch's flatten copies exactly then). */

@@ -88,6 +88,7 @@ class SafetensorsStreamTest {
             assertThrows(IllegalArgumentException.class, () -> s.put("deep", m.ones(new Shape(1, 1, 1, 1, 1, 1, 1))));
         }
         assertThrows(IllegalArgumentException.class, () -> new SafetensorsStream(dir.resolve("p"), List.of("a", "a"), Map.of()));
+        assertThrows(IllegalArgumentException.class, () -> new SafetensorsStream(dir.resolve("p"), List.of("__metadata__"), Map.of()));
         // ~230 bytes of header room per tensor: 500,000 tensors pass the format's 100 MB header limit, refused up front
         List<String> many = java.util.stream.IntStream.range(0, 500_000).mapToObj(i -> "prompt" + i + ".logits").toList();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SafetensorsStream(dir.resolve("q"), many, Map.of()));

@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
@@ -19,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 class TensorsInPlaceTest {
     @Test
     void withoutGradModeTheResultIsWrittenIntoTheFreshOperand() {
+        boolean before = JniUtils.isGradMode();
         try (NDManager m = Runtime.newManager(ai.djl.Device.cpu())) {
             JniUtils.setGradMode(false);   // libtorch's default on a thread DJL has not touched is on
             NDArray fresh = m.create(new float[]{1, 2, 3}), other = m.create(new float[]{4, 5, 6});
@@ -26,6 +28,16 @@ class TensorsInPlaceTest {
             assertArrayEquals(new float[]{4, 10, 18}, fresh.toFloatArray());
             assertSame(fresh, Tensors.addInto(fresh, other));
             assertArrayEquals(new float[]{8, 15, 24}, fresh.toFloatArray());
+            // other broadcasting to fresh's shape goes in place; fresh broadcasting to other's cannot
+            NDArray rows = m.create(new float[]{1, 2, 3, 4}, new Shape(2, 2));
+            assertSame(rows, Tensors.mulInto(rows, m.create(new float[]{10, 100})));
+            assertArrayEquals(new float[]{10, 200, 30, 400}, rows.toFloatArray());
+            NDArray row = m.create(new float[]{1, 2});
+            NDArray grown = Tensors.addInto(row, m.create(new float[]{1, 1, 2, 2}, new Shape(2, 2)));
+            assertNotSame(row, grown);
+            assertArrayEquals(new float[]{2, 3, 3, 4}, grown.toFloatArray());
+        } finally {
+            JniUtils.setGradMode(before);
         }
     }
 
