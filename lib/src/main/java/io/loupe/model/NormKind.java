@@ -1,6 +1,7 @@
 package io.loupe.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import io.loupe.tensor.Tensors;
 
 /** The normalisations transformer families use, over the last axis. */
@@ -17,10 +18,8 @@ public enum NormKind {
         return switch (this) {
             case RMS -> Tensors.mulInto(x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt()), w);
             case RMS_ONE_PLUS -> Tensors.mulInto(x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt()), w.add(1));
-            case LAYER_NORM -> {
-                NDArray centred = x.sub(x.mean(new int[]{-1}, true));
-                yield Tensors.addInto(Tensors.mulInto(centred.div(centred.square().mean(new int[]{-1}, true).add(eps).sqrt()), w), b);
-            }
+            // libtorch's fused layer_norm: one kernel where the formula takes eight passes; autograd supports it.
+            case LAYER_NORM -> x.getNDArrayInternal().layerNorm(x, new Shape(x.getShape().tail()), w, b, (float) eps).singletonOrThrow();
         };
     }
 
