@@ -16,11 +16,16 @@ public enum NormKind {
     /** @param b the bias (LayerNorm only; null otherwise) */
     public NDArray apply(NDArray x, NDArray w, NDArray b, double eps) {
         return switch (this) {
-            case RMS -> Tensors.mulInto(x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt()), w);
-            case RMS_ONE_PLUS -> Tensors.mulInto(x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt()), w.add(1));
+            case RMS -> Tensors.mulInto(overRms(x, eps), w);
+            case RMS_ONE_PLUS -> Tensors.mulInto(overRms(x, eps), w.add(1));
             // libtorch's fused layer_norm: one kernel where the formula takes eight passes; autograd supports it.
             case LAYER_NORM -> x.getNDArrayInternal().layerNorm(x, new Shape(x.getShape().tail()), w, b, (float) eps).singletonOrThrow();
         };
+    }
+
+    /** {@code x / sqrt(mean(x²) + ε)} over the last axis. */
+    private static NDArray overRms(NDArray x, double eps) {
+        return x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt());
     }
 
     /** Whether the norm has a bias tensor. */

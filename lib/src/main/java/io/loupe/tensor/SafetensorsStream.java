@@ -2,7 +2,6 @@ package io.loupe.tensor;
 
 import ai.djl.ndarray.NDArray;
 import com.google.gson.Gson;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
 import java.io.IOException;
@@ -117,18 +116,7 @@ public final class SafetensorsStream implements TensorSink, AutoCloseable {
             failed = true;
             throw new UncheckedIOException("writing " + name + " to " + tmp, e);
         }
-        JsonObject info = new JsonObject();
-        info.addProperty("dtype", dtype.name());
-        JsonArray dims = new JsonArray();
-        for (long d : shape) {
-            dims.add(d);
-        }
-        info.add("shape", dims);
-        JsonArray offsets = new JsonArray();
-        offsets.add(offset);
-        offsets.add(offset + len);
-        info.add("data_offsets", offsets);
-        header.put(name, info);
+        header.put(name, SafetensorsHeader.entry(dtype, shape, offset, offset + len));
         offset += len;
     }
 
@@ -147,21 +135,12 @@ public final class SafetensorsStream implements TensorSink, AutoCloseable {
         }
         JsonObject root = new JsonObject();
         header.forEach(root::add);
-        if (!metadata.isEmpty()) {
-            JsonObject meta = new JsonObject();
-            metadata.forEach(meta::addProperty);
-            root.add("__metadata__", meta);
-        }
-        byte[] json = new Gson().toJson(root).getBytes(StandardCharsets.UTF_8);
+        SafetensorsHeader.addMetadata(root, metadata);
+        byte[] json = SafetensorsHeader.json(root);
         if (json.length > reserved) {
             throw new IllegalStateException("safetensors header of " + json.length + " bytes exceeds the " + reserved + " reserved");
         }
-        ByteBuffer prefix = ByteBuffer.allocate((int) (8 + reserved)).order(ByteOrder.LITTLE_ENDIAN);
-        prefix.putLong(reserved).put(json);
-        while (prefix.hasRemaining()) {
-            prefix.put((byte) ' ');
-        }
-        prefix.flip();
+        ByteBuffer prefix = SafetensorsHeader.prefix(json, reserved);
         long at = 0;
         while (prefix.hasRemaining()) {
             at += channel.write(prefix, at);
@@ -183,14 +162,11 @@ public final class SafetensorsStream implements TensorSink, AutoCloseable {
     /** An upper bound on the header's JSON from the names alone: every shape of MAX_RANK and every number 19 digits wide. */
     private long reservedHeaderBytes() {
         Gson gson = new Gson();
-        long bytes = 2;   // {}
+        JsonObject metadataOnly = new JsonObject();
+        SafetensorsHeader.addMetadata(metadataOnly, metadata);
+        long bytes = SafetensorsHeader.json(metadataOnly).length + 1;   // {...} and the comma before the metadata
         for (String name : expected) {
             bytes += gson.toJson(name).getBytes(StandardCharsets.UTF_8).length + ENTRY_LITERALS + (MAX_RANK + 2L) * NUMBER;
-        }
-        if (!metadata.isEmpty()) {
-            JsonObject meta = new JsonObject();
-            metadata.forEach(meta::addProperty);
-            bytes += "\"__metadata__\":".length() + gson.toJson(meta).getBytes(StandardCharsets.UTF_8).length + 1;
         }
         return (bytes + 7) / 8 * 8;
     }

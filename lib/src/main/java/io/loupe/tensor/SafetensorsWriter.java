@@ -2,15 +2,12 @@ package io.loupe.tensor;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import com.google.gson.Gson;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -84,33 +81,12 @@ public final class SafetensorsWriter {
         for (Map.Entry<String, HostTensor> e : tensors.entrySet()) {
             HostTensor t = e.getValue();
             long len = t.data().remaining();
-            JsonObject info = new JsonObject();
-            info.addProperty("dtype", t.dtype().name());
-            JsonArray shape = new JsonArray();
-            for (long d : t.shape()) {
-                shape.add(d);
-            }
-            info.add("shape", shape);
-            JsonArray offsets = new JsonArray();
-            offsets.add(offset);
-            offsets.add(offset + len);
-            info.add("data_offsets", offsets);
-            header.add(e.getKey(), info);
+            header.add(e.getKey(), SafetensorsHeader.entry(t.dtype(), t.shape(), offset, offset + len));
             offset += len;
         }
-        if (!metadata.isEmpty()) {
-            JsonObject meta = new JsonObject();
-            metadata.forEach(meta::addProperty);
-            header.add("__metadata__", meta);
-        }
-        byte[] json = new Gson().toJson(header).getBytes(StandardCharsets.UTF_8);
-        int padded = (json.length + 7) / 8 * 8;
-        ByteBuffer prefix = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
-        prefix.putLong(padded).put(json);
-        while (prefix.hasRemaining()) {
-            prefix.put((byte) ' ');
-        }
-        prefix.flip();
+        SafetensorsHeader.addMetadata(header, metadata);
+        byte[] json = SafetensorsHeader.json(header);
+        ByteBuffer prefix = SafetensorsHeader.prefix(json, (json.length + 7) / 8 * 8);
 
         Path parent = path.toAbsolutePath().getParent();
         Files.createDirectories(parent);

@@ -37,9 +37,10 @@ public final class Tensors {
      * {@code fresh ⊙ other}, written into {@code fresh} when that is safe: grad mode is off on this thread, so no backward
      * pass can need {@code fresh}'s old values (libtorch's grad mode is per thread, on by default; DJL turns it off on the
      * thread that starts the engine and on inside a GradientCollector; asking whether a tensor requires a gradient does
-     * not tell, as DJL's answer ignores gradient functions); and the types match (in place keeps {@code fresh}'s type
-     * where the product would promote); and {@code other} broadcasts to {@code fresh}'s shape (the result's). {@code fresh} must be an intermediate nothing else reads. Same values either way;
-     * in place saves an allocation and a pass over fresh memory, whose first touch costs page faults.
+     * not tell, as DJL's answer ignores gradient functions); the types match (in place keeps {@code fresh}'s type where
+     * the product would promote); and {@code other} broadcasts to {@code fresh}'s shape (the result's). {@code fresh}
+     * must be an intermediate nothing else reads. Same values either way; in place saves an allocation and a pass over
+     * fresh memory, whose first touch costs page faults.
      */
     public static NDArray mulInto(NDArray fresh, NDArray other) {
         return inPlaceSafe(fresh, other) ? fresh.muli(other) : fresh.mul(other);
