@@ -1,6 +1,7 @@
 package io.loupe.cli;
 
 import io.loupe.bench.ForwardBenchmark;
+import io.loupe.model.InferenceWorkers;
 import io.loupe.model.LanguageModel;
 import io.loupe.model.ModelLoader;
 import io.loupe.model.Runtime;
@@ -41,41 +42,48 @@ final class BenchCommand implements Runnable {
         Path extra;
         @Option(names = "--skip-gpt2", description = "Leave out the GPT-2-small-shaped model (124M parameters, the slowest).")
         boolean skipGpt2;
+        @Option(names = "--workers", defaultValue = "0", description = {"Also time this many passes side by side, as `forward` runs",
+                "batches; 0 = as `forward` picks (one per libtorch thread on a CPU, one on a GPU); 1 = one pass at a time only."})
+        int workers;
 
-        /** One model's pass, and the seconds its linear products take run alone at the pass's shapes. */
-        private record Row(ForwardBenchmark.Result pass, double linearSeconds) {
+        /** One model's pass(es) side by side, and the seconds its linear products take run alone at the pass's shapes. */
+        private record Row(ForwardBenchmark.Result pass, int workers, double linearSeconds) {
         }
 
         @Override
         public Integer call() throws Exception {
+            if (workers < 0) {
+                throw new IllegalArgumentException("--workers must be >= 0 (0: as forward picks), got " + workers);
+            }
             List<Row> results = new ArrayList<>();
             double ceiling = ceiling();
             Path shared = Workspace.sharedOrNull();
             if (shared != null) {
-                results.add(measure("stories260k", shared.resolve("models/stories260k")));
+                results.addAll(measure("stories260k", shared.resolve("models/stories260k")));
             } else {
                 Console.info("bench: ../shared not found; skipping stories260k");
             }
-            results.add(measure("random-25m", Workspace.benchModel25m()));
+            results.addAll(measure("random-25m", Workspace.benchModel25m()));
             if (!skipGpt2) {
-                results.add(measure("gpt2-small", Workspace.benchModelGpt2Small()));
+                results.addAll(measure("gpt2-small", Workspace.benchModelGpt2Small()));
             }
             if (extra != null) {
-                results.add(measure(extra.getFileName().toString(), extra));
+                results.addAll(measure(extra.getFileName().toString(), extra));
             }
             // The ceiling is the best matmul rate seen before or after the models: a conservative denominator on noisy hosts.
             ceiling = Math.max(ceiling, ceiling());
             System.out.printf("%nfp32 matmul 2048x2048 ceiling: %.1f GFLOP/s (%s)%n", ceiling, Runtime.device(device));
-            System.out.printf("%-14s %9s %12s %10s %10s %9s %11s %9s%n", "model", "batch", "tokens/s", "s/batch", "GFLOP/s", "ceiling",
-                    "linears s", "linears");
+            System.out.printf("%-14s %9s %8s %12s %10s %10s %9s %11s %9s%n", "model", "batch", "workers", "tokens/s", "s/batch", "GFLOP/s",
+                    "ceiling", "linears s", "linears");
             for (Row row : results) {
                 ForwardBenchmark.Result r = row.pass();
-                System.out.printf("%-14s %4d x %-4d %12.0f %10.3f %10.1f %8.0f%% %11.3f %8.0f%%%n", r.name(), r.batch(), r.seq(),
-                        r.tokensPerSecond(), r.secondsPerBatch(), r.gflops(), 100 * r.gflops() / ceiling, row.linearSeconds(),
-                        100 * row.linearSeconds() / r.secondsPerBatch());
+                System.out.printf("%-14s %4d x %-4d %8d %12.0f %10.3f %10.1f %8.0f%% %11.3f %8.0f%%%n", r.name(), r.batch(), r.seq(),
+                        row.workers(), r.tokensPerSecond(), r.secondsPerBatch(), r.gflops(), 100 * r.gflops() / ceiling,
+                        row.linearSeconds(), 100 * row.linearSeconds() / r.secondsPerBatch());
             }
-            System.out.println("ceiling: the share of the 2048x2048 rate; linears: the pass's own linear products run alone at its shapes"
-                    + " (best of 3 each), and their share of the pass's time");
+            System.out.println("workers: passes run side by side, each on its share of the threads, as `forward` runs batches (s/batch is"
+                    + " the wall time over workers); ceiling: the share of the 2048x2048 rate; linears: the pass's own linear products"
+                    + " run alone at its shapes (best of 3 each, all threads), and their share of the time per batch");
             return 0;
         }
 
@@ -85,11 +93,19 @@ final class BenchCommand implements Runnable {
             }
         }
 
-        private Row measure(String name, Path dir) throws java.io.IOException {
+        /** One pass at a time, then (unless that is what forward does here) passes side by side. */
+        private List<Row> measure(String name, Path dir) throws java.io.IOException {
             try (LanguageModel model = ModelLoader.load(dir, Runtime.device(device))) {
-                Console.info("bench: " + name + " " + batch + " x " + seq + ", " + repeats + " timed passes");
-                return new Row(ForwardBenchmark.forward(name, model, batch, seq, repeats, 0),
-                        ForwardBenchmark.linearSeconds(model.manager(), model.config(), (long) batch * seq, 3));
+                int side = workers > 0 ? workers : InferenceWorkers.auto(model.manager().getDevice(), Integer.MAX_VALUE);
+                Console.info("bench: " + name + " " + batch + " x " + seq + ", " + repeats + " timed passes"
+                        + (side > 1 ? ", then " + repeats + " timings of " + side + " side by side" : ""));
+                double linears = ForwardBenchmark.linearSeconds(model.manager(), model.config(), (long) batch * seq, 3);
+                List<Row> rows = new ArrayList<>();
+                rows.add(new Row(ForwardBenchmark.forward(name, model, batch, seq, repeats, 0), 1, linears));
+                if (side > 1) {
+                    rows.add(new Row(ForwardBenchmark.forward(name, model, batch, seq, repeats, 0, side), side, linears));
+                }
+                return rows;
             }
         }
     }

@@ -64,7 +64,7 @@ final class DemoCommand implements Callable<Integer> {
             List<HookPoint> hooks = List.of(HookPoint.of(0, HookKind.MLP_POST), HookPoint.of(last, HookKind.RESID_POST),
                     HookPoint.of(last, HookKind.ATTN_PATTERN));
             List<Prompt> list = io.loupe.forward.PromptReader.readJsonl(prompts);
-            ForwardCommand.run(m, modelDir, list, hooks, 8, forwardOut);
+            ForwardCommand.run(m, modelDir, list, hooks, 8, 0, forwardOut);
             try (PromptTokenizer tok = PromptTokenizer.load(modelDir, m.config())) {
                 long[] ids = Generator.greedy(m, tok.encode(prompt), tokens, m.config().eosTokenId());
                 System.out.println();

@@ -41,18 +41,25 @@ final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", description = "cpu, gpu, gpu:N or auto (default: ${DEFAULT-VALUE}).")
     String device;
 
+    @Option(names = "--workers", defaultValue = "0", description = {"Batches run side by side, each on its share of the cores;",
+            "0 = automatic: one per libtorch thread on a CPU (at most one per batch), one on a GPU (default: ${DEFAULT-VALUE})."})
+    int workers;
+
     @Override
     public Integer call() throws Exception {
+        if (workers < 0) {
+            throw new IllegalArgumentException("--workers must be >= 0 (0: automatic), got " + workers);
+        }
         List<HookPoint> points = HookPoint.parseList(hooks);
         List<Prompt> list = PromptReader.readJsonl(prompts);
         try (LanguageModel m = ModelLoader.load(model, Runtime.device(device))) {
-            run(m, model, list, points, batchSize, out);
+            run(m, model, list, points, batchSize, workers, out);
         }
         return 0;
     }
 
     /** Runs the prompts through a loaded model and writes the safetensors file; shared with {@code demo}. */
-    static void run(LanguageModel m, Path modelDir, List<Prompt> list, List<HookPoint> points, int batchSize, Path out)
+    static void run(LanguageModel m, Path modelDir, List<Prompt> list, List<HookPoint> points, int batchSize, int workers, Path out)
             throws java.io.IOException {
         long start = System.nanoTime();
         m.validate(points);
@@ -62,7 +69,7 @@ final class ForwardCommand implements Callable<Integer> {
                 "hooks", String.join(",", points.stream().map(HookPoint::name).toList()));
         try (PromptTokenizer tok = needsTokenizer ? PromptTokenizer.load(modelDir, m.config()) : null;
              SafetensorsStream stream = new SafetensorsStream(out, names, metadata)) {
-            ForwardRunner.Summary s = ForwardRunner.run(m, tok, list, points, batchSize, stream, Console::info);
+            ForwardRunner.Summary s = ForwardRunner.run(m, tok, list, points, batchSize, workers, stream, Console::info);
             stream.finish();
             Console.info(String.format("forward: %d prompts, %d tokens, %d hooks, %d tensors -> %s (%.1f MB) in %.1f s"
                             + " (%.0f tokens/s in forward passes)", s.prompts(), s.tokens(), points.size(), names.size(),

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import io.loupe.hooks.HookKind;
 import io.loupe.hooks.HookPoint;
 import io.loupe.hooks.Hooks;
+import io.loupe.model.InferenceWorkers;
 import io.loupe.model.LanguageModel;
 import io.loupe.model.TokenBatch;
 import io.loupe.tensor.TensorSink;
@@ -15,6 +16,7 @@ import io.loupe.tokenize.PromptTokenizer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
 /**
@@ -37,44 +39,78 @@ public final class ForwardRunner {
     private ForwardRunner() {
     }
 
+    /** One batch's pass: its prompts, the batch, logits and captures, all owned by {@code manager}. */
+    private record Pass(List<Tokenised> chunk, NDManager manager, TokenBatch batch, NDArray logits, Hooks hooks) {
+    }
+
+    /** {@link #run(LanguageModel, PromptTokenizer, List, List, int, int, TensorSink, Consumer)} with {@link InferenceWorkers#auto} workers. */
+    public static Summary run(LanguageModel model, PromptTokenizer tokenizer, List<Prompt> prompts, List<HookPoint> hooks,
+                              int batchSize, TensorSink out, Consumer<String> progress) {
+        return run(model, tokenizer, prompts, hooks, batchSize, 0, out, progress);
+    }
+
     /**
      * @param tokenizer may be null when every prompt carries token ids
+     * @param workers   batches run side by side ({@link InferenceWorkers}); 0 picks {@link InferenceWorkers#auto}. Outputs
+     *                  are written in batch order whatever the number.
      * @param progress  receives a line after each batch
      */
     public static Summary run(LanguageModel model, PromptTokenizer tokenizer, List<Prompt> prompts, List<HookPoint> hooks,
-                              int batchSize, TensorSink out, Consumer<String> progress) {
+                              int batchSize, int workers, TensorSink out, Consumer<String> progress) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        }
+        if (workers < 0) {
+            throw new IllegalArgumentException("workers must be >= 0 (0: automatic), got " + workers);
         }
         model.validate(hooks);
         List<Tokenised> items = tokenise(model, tokenizer, prompts);
         // Sorting by length keeps padding, and so wasted compute, small; outputs are keyed by id.
         items.sort(Comparator.comparingInt(t -> t.ids().length));
-        long start = System.nanoTime();
-        long tokens = 0;
-        int batches = 0;
+        List<Callable<Pass>> passes = new ArrayList<>();
         for (int from = 0; from < items.size(); from += batchSize) {
             List<Tokenised> chunk = items.subList(from, Math.min(items.size(), from + batchSize));
-            try (NDManager m = model.manager().newSubManager()) {
-                TokenBatch batch = TokenBatch.of(m, chunk.stream().map(Tokenised::ids).toList(), 0);
-                Hooks h = Hooks.none().capture(hooks);
-                NDArray logits = model.forward(batch, h);
-                for (int b = 0; b < chunk.size(); b++) {
-                    int len = batch.lengths()[b];
-                    String id = chunk.get(b).prompt().id();
-                    out.put(logitsName(id), f32(logits.get(new NDIndex("{}, :{}", b, len))));
-                    for (HookPoint p : hooks) {
-                        out.put(hookName(id, p), f32(trim(h.captured(p), p, b, len)));
-                    }
-                }
-                tokens += batch.realTokens();
-            }
-            batches++;
-            double s = (System.nanoTime() - start) / 1e9;
-            progress.accept(String.format("batch %d/%d, %d tokens, %.0f tokens/s", batches,
-                    (items.size() + batchSize - 1) / batchSize, tokens, tokens / s));
+            passes.add(() -> pass(model, chunk, hooks));
         }
-        return new Summary(items.size(), tokens, batches, (System.nanoTime() - start) / 1e9);
+        int threads = workers > 0 ? workers : InferenceWorkers.auto(model.manager().getDevice(), passes.size());
+        long start = System.nanoTime();
+        long[] tokens = {0};
+        int[] batches = {0};
+        InferenceWorkers.run(threads, passes, p -> {
+            try (NDManager m = p.manager()) {
+                write(p, hooks, out);
+                tokens[0] += p.batch().realTokens();
+            }
+            batches[0]++;
+            double s = (System.nanoTime() - start) / 1e9;
+            progress.accept(String.format("batch %d/%d, %d tokens, %.0f tokens/s", batches[0], passes.size(), tokens[0], tokens[0] / s));
+        });
+        return new Summary(items.size(), tokens[0], batches[0], (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Runs one batch, capturing {@code hooks}; the result owns a new sub-manager of the model's, closed once written. */
+    private static Pass pass(LanguageModel model, List<Tokenised> chunk, List<HookPoint> hooks) {
+        NDManager m = model.manager().newSubManager();
+        try {
+            TokenBatch batch = TokenBatch.of(m, chunk.stream().map(Tokenised::ids).toList(), 0);
+            Hooks h = Hooks.none().capture(hooks);
+            return new Pass(chunk, m, batch, model.forward(batch, h), h);
+        } catch (RuntimeException | Error e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** Each prompt's logits and captures, padding cut away. */
+    private static void write(Pass p, List<HookPoint> hooks, TensorSink out) {
+        for (int b = 0; b < p.chunk().size(); b++) {
+            int len = p.batch().lengths()[b];
+            String id = p.chunk().get(b).prompt().id();
+            out.put(logitsName(id), f32(p.logits().get(new NDIndex("{}, :{}", b, len))));
+            for (HookPoint h : hooks) {
+                out.put(hookName(id, h), f32(trim(p.hooks().captured(h), h, b, len)));
+            }
+        }
     }
 
     /** The tensors {@link #run} puts, in no particular order: {@code <id>.logits} and {@code <id>.<hook>} per prompt. */
