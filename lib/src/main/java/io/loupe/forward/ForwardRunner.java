@@ -39,8 +39,12 @@ public final class ForwardRunner {
     private ForwardRunner() {
     }
 
-    /** One batch's pass: its prompts, the batch, logits and captures, all owned by {@code manager}. */
-    private record Pass(List<Tokenised> chunk, NDManager manager, TokenBatch batch, NDArray logits, Hooks hooks) {
+    /** One batch's pass: its prompts, the batch, logits and captures, all owned by {@code manager}; closing frees them. */
+    private record Pass(List<Tokenised> chunk, NDManager manager, TokenBatch batch, NDArray logits, Hooks hooks) implements AutoCloseable {
+        @Override
+        public void close() {
+            manager.close();
+        }
     }
 
     /** {@link #run(LanguageModel, PromptTokenizer, List, List, int, int, TensorSink, Consumer)} with {@link InferenceWorkers#auto} workers. */
@@ -77,7 +81,7 @@ public final class ForwardRunner {
         long[] tokens = {0};
         int[] batches = {0};
         InferenceWorkers.run(threads, passes, p -> {
-            try (NDManager m = p.manager()) {
+            try (p) {
                 write(p, hooks, out);
                 tokens[0] += p.batch().realTokens();
             }

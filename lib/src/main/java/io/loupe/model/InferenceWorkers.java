@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -49,15 +50,18 @@ public final class InferenceWorkers {
     }
 
     /**
-     * Runs {@code jobs} on {@code workers} threads and hands each result to {@code inOrder} on the calling thread, in the
-     * jobs' order. With one worker (or one job) everything runs on the calling thread, as a plain loop. The first failure
-     * stops the run and is rethrown (a job's unchecked exception as itself).
+     * Runs {@code jobs} on {@code workers} threads (at most one per job) and hands each result to {@code inOrder} on the
+     * calling thread, in the jobs' order. With one worker (or one job) everything runs on the calling thread, as a plain
+     * loop. The first failure (of a job or of {@code inOrder}) stops the run and is rethrown, a job's unchecked exception
+     * as itself, once every job already started has ended: none still uses the model when this returns. Results never
+     * handed over that are {@link AutoCloseable} (a pass's arrays) are closed.
      */
     public static <T> void run(int workers, List<? extends Callable<T>> jobs, Consumer<? super T> inOrder) {
         if (workers < 1) {
             throw new IllegalArgumentException("workers must be >= 1, got " + workers);
         }
-        if (workers == 1 || jobs.size() <= 1) {
+        workers = Math.min(workers, jobs.size());
+        if (workers <= 1) {
             for (Callable<T> job : jobs) {
                 inOrder.accept(call(job));
             }
@@ -67,6 +71,7 @@ public final class InferenceWorkers {
         int each = Math.max(1, callerThreads / workers);
         ExecutorService pool = POOLS.computeIfAbsent(workers, InferenceWorkers::newPool);
         Deque<Future<T>> inFlight = new ArrayDeque<>();
+        AtomicBoolean stop = new AtomicBoolean();
         try {
             int next = 0;
             while (next < jobs.size() || !inFlight.isEmpty()) {
@@ -74,6 +79,9 @@ public final class InferenceWorkers {
                 while (next < jobs.size() && inFlight.size() <= workers) {
                     Callable<T> job = jobs.get(next++);
                     inFlight.add(pool.submit(() -> {
+                        if (stop.get()) {
+                            return null;   // the run has failed: not started, so nothing to wait for
+                        }
                         // Both are per thread in libtorch (grad mode; OpenMP's and MKL's thread counts), so each job sets them.
                         JniUtils.setGradMode(false);
                         JniUtils.setNumThreads(each);
@@ -83,9 +91,43 @@ public final class InferenceWorkers {
                 inOrder.accept(await(inFlight.poll()));
             }
         } finally {
-            inFlight.forEach(f -> f.cancel(true));   // after a failure: the rest of this run's jobs
+            stop.set(true);
+            discard(inFlight);
             // at::set_num_threads also sets the count that threads started later take on: give the caller's back.
             JniUtils.setNumThreads(callerThreads);
+        }
+    }
+
+    /**
+     * After a failure: jobs not yet started return at once ({@code stop}); those running (libtorch does not heed
+     * interrupts) are waited for, so that the caller may close the model; every result is closed.
+     */
+    private static <T> void discard(Deque<Future<T>> inFlight) {
+        boolean interrupted = false;
+        for (Future<T> f : inFlight) {
+            while (true) {
+                try {
+                    closeQuietly(f.get());
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    break;   // the run's first failure is already on its way up
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(Object result) {
+        if (result instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // a result nobody reads; the run's own failure is what the caller sees
+            }
         }
     }
 

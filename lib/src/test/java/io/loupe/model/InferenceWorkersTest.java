@@ -26,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 class InferenceWorkersTest {
     @BeforeAll
@@ -61,7 +62,13 @@ class InferenceWorkersTest {
             assertEquals(0, s[0], "grad mode off in a worker");
             assertEquals(Math.max(1, callerThreads / 2), s[1], "a worker's intra-op threads");
         }
-        assertEquals(callerThreads, JniUtils.getNumThreads(), "the caller's thread count is restored");
+        assertEquals(callerThreads, JniUtils.getNumThreads(), "the caller's thread count");
+        // at::set_num_threads also sets the count a thread started later takes on: the run must leave the caller's.
+        int[] later = new int[1];
+        Thread fresh = new Thread(() -> later[0] = JniUtils.getNumThreads());
+        fresh.start();
+        join(fresh);
+        assertEquals(callerThreads, later[0], "a thread started after the run");
     }
 
     @Test
@@ -106,6 +113,29 @@ class InferenceWorkersTest {
         assertThrows(IllegalArgumentException.class, () -> InferenceWorkers.run(0, jobs, seen::add));
     }
 
+    /** A failure returns only once the job running beside it has ended, and results nobody took are closed. */
+    @Test
+    void aFailureWaitsForRunningJobsAndClosesTheirResults() {
+        AtomicInteger closed = new AtomicInteger();
+        AtomicInteger finished = new AtomicInteger();
+        AtomicInteger slowDone = new AtomicInteger();
+        List<Callable<AutoCloseable>> jobs = List.of(() -> {
+            Thread.sleep(20);
+            throw new IllegalStateException("batch 0 failed");
+        }, () -> {
+            Thread.sleep(200);   // still running when batch 0 fails
+            slowDone.incrementAndGet();
+            finished.incrementAndGet();
+            return closed::incrementAndGet;
+        }, () -> {
+            finished.incrementAndGet();   // may start before the failure is seen, or never
+            return closed::incrementAndGet;
+        });
+        assertThrows(IllegalStateException.class, () -> InferenceWorkers.run(2, jobs, r -> fail("nothing is handed over")));
+        assertEquals(1, slowDone.get(), "the slow job had ended when run returned");
+        assertEquals(finished.get(), closed.get(), "every finished result was closed");
+    }
+
     /** forward's outputs do not depend on how many batches run side by side: same names, same values to float rounding. */
     @Test
     void forwardWritesTheSameTensorsWithOneOrThreeWorkers(@TempDir Path tmp) throws IOException {
@@ -143,6 +173,14 @@ class InferenceWorkersTest {
         assertEquals(5, s.batches());
         writer.write(out);
         return SafetensorsFile.open(out);
+    }
+
+    private static void join(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static void sleep(long ms) {
