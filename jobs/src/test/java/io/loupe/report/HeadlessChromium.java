@@ -108,10 +108,19 @@ public final class HeadlessChromium {
                 return new Page(img, List.copyOf(s.errors));
             }
         } finally {
+            // Chromium's helper processes (renderer, crashpad) outlive the main one and write to the profile: end them too.
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            try (var files = Files.walk(profile)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-            }
+            deleteBestEffort(profile);
+        }
+    }
+
+    /** Removes a temporary profile; a file that vanishes meanwhile (a helper process still exiting) is not an error. */
+    private static void deleteBestEffort(Path dir) {
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // what is left is in the temporary directory; the page was already shot
         }
     }
 
