@@ -226,9 +226,9 @@ public final class Transformer implements LanguageModel {
             NDArray sliding = parts.slidingWindow() > 0 ? attentionMask(keyReal, seq, keyPos, positions) : null;
             NDArray cos = null, signedSin = null;
             if (parts.rotaryDims() > 0) {
-                NDArray angles = positions.expandDims(-1).mul(invFreq.reshape(1, 1, -1)).expandDims(2);   // [B, T, 1, r/2]
+                NDArray angles = positions.expandDims(-1).mul(invFreq.reshape(1, 1, -1)).expandDims(1);   // [B, 1, T, r/2]
                 NDArray c = angles.cos(), s = angles.sin();
-                cos = c.concat(c, 3);                                                                   // [B, T, 1, r]
+                cos = c.concat(c, 3);                                                                   // [B, 1, T, r]
                 signedSin = s.neg().concat(s, 3);                                                       // rotate-half's sign, folded in
                 NDScope.unregister(cos, signedSin);
             }
@@ -316,24 +316,20 @@ public final class Transformer implements LanguageModel {
         int heads = cfg.numHeads(), kvHeads = cfg.numKvHeads(), dHead = cfg.dHead();
         long qWidth = (long) heads * dHead, kvWidth = (long) kvHeads * dHead;
         NDList qkv = linear(h, b + "attn.qkv").split(new long[]{qWidth + kvWidth}, 2);
-        // Rotary on q and k together (one pass over [B, T, H + kv, dh]), then split.
-        NDArray qkr = qkv.get(0).reshape(bsz, seq, heads + kvHeads, dHead);
-        if (ctx.cos() != null) {
-            qkr = rotate(qkr, ctx.cos(), ctx.signedSin());
-        }
-        NDList qk = qkr.split(new long[]{heads}, 2);
-        // Head-major copies, made once: every product below (and each query block's slice) then reads them in place.
-        NDArray q = Tensors.contiguous(qk.get(0).transpose(0, 2, 1, 3));                                 // [B, H, T, dh]
-        NDArray k = Tensors.contiguous(repeatKv(qk.get(1)).transpose(0, 2, 1, 3));                       // [B, H, T, dh]
-        NDArray v = Tensors.contiguous(repeatKv(qkv.get(1).reshape(bsz, seq, kvHeads, dHead)).transpose(0, 2, 1, 3));
+        NDList qk = qkv.get(0).reshape(bsz, seq, heads + kvHeads, dHead).split(new long[]{heads}, 2);
+        // Head-major [B, H, T, dh], made once: every product below (and each query block's slice) then reads them in place.
+        NDArray q = headMajor(qk.get(0), ctx);
+        NDArray k = repeatKv(headMajor(qk.get(1), ctx));
+        NDArray v = repeatKv(Tensors.contiguous(qkv.get(1).reshape(bsz, seq, kvHeads, dHead).transpose(0, 2, 1, 3)));
         if (cache != null) {
             NDArray[] all = cache.append(l, k, v);                                                       // [B, H, past + T, dh]
             k = all[0];
             v = all[1];
         }
         double scale = parts.attnScale() / (parts.attnScaleByLayer() ? l + 1 : 1);
-        // Scale q (T·dh values) rather than the scores (T·T): fewer values to touch forward and backward.
-        q = Tensors.times(q, scale);
+        // Scale q (T·dh values) rather than the scores (T·T): fewer values to touch forward and backward. In place when
+        // grad mode is off: q is the rotation's output or a copy, or (one head or one position) a slice of qkv nothing else reads.
+        q = Tensors.mulInto(q, Tensors.constant(q, scale));
         NDArray mask = parts.sliding(l) ? ctx.slidingMask() : ctx.fullMask();
         HookPoint patternPoint = HookPoint.of(l, HookKind.ATTN_PATTERN);
         NDArray z = hooks.touches(patternPoint)
@@ -413,6 +409,15 @@ public final class Transformer implements LanguageModel {
     }
 
     /**
+     * {@code [B, T, n, dh] -> [B, n, T, dh]}, contiguous, with rotary applied where the family has it: the rotation's
+     * own output is the head-major copy (with grad mode off), so q and k are not copied a second time.
+     */
+    private NDArray headMajor(NDArray x, Context ctx) {
+        NDArray t = x.transpose(0, 2, 1, 3);
+        return Tensors.contiguous(ctx.cos() == null ? t : rotate(t, ctx.cos(), ctx.signedSin()));
+    }
+
+    /**
      * Rotary embedding in the rotate-half layout on the first rotaryDims of the last axis: {@code x cos + [-x2, x1] sin},
      * computed as {@code x cos + [x2, x1] [-sin, sin]} with the sign in the table ({@code signedSin}), one pass fewer.
      */
@@ -421,7 +426,8 @@ public final class Transformer implements LanguageModel {
         long dh = x.getShape().get(3);
         NDArray rot = r == dh ? x : x.get(new NDIndex("..., :{}", r));
         NDList halves = rot.split(2, 3);
-        NDArray rotated = Tensors.addInto(rot.mul(cos), Tensors.mulInto(halves.get(1).concat(halves.get(0), 3), signedSin));
+        // The concatenation is a new contiguous tensor in x's logical order: the result lands there.
+        NDArray rotated = Tensors.addInto(Tensors.mulInto(halves.get(1).concat(halves.get(0), 3), signedSin), rot.mul(cos));
         return r == dh ? rotated : rotated.concat(x.get(new NDIndex("..., {}:", r)), 3);
     }
 
@@ -429,9 +435,9 @@ public final class Transformer implements LanguageModel {
         return Tensors.times(Tensors.over(x, cap).tanh(), cap);
     }
 
-    /** Repeats each key/value head for the query heads of its group: {@code [B, T, kv, dh] -> [B, T, H, dh]}. */
+    /** Repeats each key/value head for the query heads of its group: {@code [B, kv, T, dh] -> [B, H, T, dh]}. */
     private NDArray repeatKv(NDArray kv) {
-        return cfg.groupSize() == 1 ? kv : kv.repeat(2, cfg.groupSize());
+        return cfg.groupSize() == 1 ? kv : kv.repeat(1, cfg.groupSize());
     }
 
     private NDArray linear(NDArray x, String name) {
