@@ -96,7 +96,7 @@ final class BenchCommand implements Runnable {
         /** One pass at a time, then (unless that is what forward does here) passes side by side. */
         private List<Row> measure(String name, Path dir) throws java.io.IOException {
             try (LanguageModel model = ModelLoader.load(dir, Runtime.device(device))) {
-                int side = workers > 0 ? workers : InferenceWorkers.auto(model.manager().getDevice(), Integer.MAX_VALUE);
+                int side = InferenceWorkers.resolve(workers, model.manager().getDevice(), Integer.MAX_VALUE);
                 Console.info("bench: " + name + " " + batch + " x " + seq + ", " + repeats + " timed passes"
                         + (side > 1 ? ", then " + repeats + " timings of " + side + " side by side" : ""));
                 double linears = ForwardBenchmark.linearSeconds(model.manager(), model.config(), (long) batch * seq, 3);

@@ -64,9 +64,7 @@ public final class ForwardRunner {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         }
-        if (workers < 0) {
-            throw new IllegalArgumentException("workers must be >= 0 (0: automatic), got " + workers);
-        }
+        int threads = InferenceWorkers.resolve(workers, model.manager().getDevice(), (prompts.size() + batchSize - 1) / batchSize);
         model.validate(hooks);
         List<Tokenised> items = tokenise(model, tokenizer, prompts);
         // Sorting by length keeps padding, and so wasted compute, small; outputs are keyed by id.
@@ -76,7 +74,6 @@ public final class ForwardRunner {
             List<Tokenised> chunk = items.subList(from, Math.min(items.size(), from + batchSize));
             passes.add(() -> pass(model, chunk, hooks));
         }
-        int threads = workers > 0 ? workers : InferenceWorkers.auto(model.manager().getDevice(), passes.size());
         long start = System.nanoTime();
         long[] tokens = {0};
         int[] batches = {0};

@@ -41,6 +41,14 @@ public final class InferenceWorkers {
     private InferenceWorkers() {
     }
 
+    /** The workers a caller asked for, where 0 means {@link #auto}; a negative count is refused. */
+    public static int resolve(int requested, Device device, int jobs) {
+        if (requested < 0) {
+            throw new IllegalArgumentException("workers must be >= 0 (0: automatic), got " + requested);
+        }
+        return requested > 0 ? requested : auto(device, jobs);
+    }
+
     /** Workers for {@code jobs} jobs on {@code device}: one on a GPU, else one per libtorch thread, at most one per job. */
     public static int auto(Device device, int jobs) {
         if (device.isGpu()) {
