@@ -18,11 +18,15 @@ public final class Runtime {
     private Runtime() {
     }
 
-    /** The PyTorch engine; sets DJL's offline switch first unless the caller already set it. */
+    /**
+     * The PyTorch engine; sets DJL's offline switch first unless the caller already set it, and keeps freed tensor
+     * memory in the process ({@link NativeMemory}).
+     */
     public static synchronized Engine engine() {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
+        NativeMemory.tune();
         try {
             return Engine.getEngine("PyTorch");
         } catch (RuntimeException e) {

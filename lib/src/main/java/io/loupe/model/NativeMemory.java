@@ -1,0 +1,92 @@
+package io.loupe.model;
+
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.Platform;
+
+import java.util.Map;
+
+/**
+ * Keeps freed tensor memory in the process for reuse, on Linux with glibc: libtorch allocates every CPU tensor with
+ * {@code malloc}, and a forward pass makes and frees tensors of a few MB hundreds of times.
+ *
+ * <p>glibc's defaults give such memory back to the kernel soon after it is freed: a block above the mmap threshold
+ * (128 KB at first; raised on each free, up to 32 MB) is its own mapping, unmapped on free; an arena's free top is
+ * trimmed down to the top pad (128 KB); and a thread's arena grows in heaps of at most 64 MB, each unmapped once
+ * empty. The next tensor then touches fresh pages, and each first touch is a page fault, which costs microseconds on a
+ * virtual machine.
+ *
+ * <p>Settings ({@code mallopt}): blocks up to {@value #MMAP_THRESHOLD} bytes (glibc's maximum) come from the arenas,
+ * and each arena keeps up to {@value #TOP_PAD} bytes free at its top, which also keeps its empty heaps. The cost is
+ * resident memory: up to 64 MB free per arena (one per thread that allocates, at most 8 per core). Measured on the
+ * 25M model, `forward` of 64 × 256 tokens with two workers (2 cores, 2026-12-02): 47,000–137,000 page faults per run
+ * with the defaults, about 20,000 with these settings, and 0.45 s of kernel time instead of 0.55–0.78 s. With the mmap
+ * threshold fixed at 128 KB instead, 262,000 faults per pass made the pass 0.6 s slower, about 2.4 µs per fault.
+ *
+ * <p>Skipped when the user set glibc's own malloc variables ({@code MALLOC_MMAP_THRESHOLD_},
+ * {@code MALLOC_TRIM_THRESHOLD_}, {@code MALLOC_TOP_PAD_}, {@code glibc.malloc} tunables), or the system property
+ * {@code loupe.malloc} is {@code default}; elsewhere than glibc there is nothing to do.
+ */
+public final class NativeMemory {
+    /** glibc's {@code M_TOP_PAD} and {@code M_MMAP_THRESHOLD} parameter numbers (malloc.h). */
+    private static final int M_TOP_PAD = -2, M_MMAP_THRESHOLD = -3;
+    static final int MMAP_THRESHOLD = 32 << 20;
+    static final int TOP_PAD = 64 << 20;
+
+    private static String outcome;
+
+    private NativeMemory() {
+    }
+
+    /** glibc's entry points used here. */
+    private interface LibC extends Library {
+        int mallopt(int param, int value);
+
+        String gnu_get_libc_version();
+    }
+
+    /**
+     * Applies the settings once per process (later calls return the first outcome): a line saying what was done, or why
+     * nothing was.
+     */
+    public static synchronized String tune() {
+        if (outcome == null) {
+            String skip = reasonToSkip(System.getenv(), System.getProperty("loupe.malloc"), Platform.isLinux());
+            outcome = skip != null ? "malloc defaults kept: " + skip : apply();
+        }
+        return outcome;
+    }
+
+    /** Why the settings must not be applied, or null when they should be. */
+    static String reasonToSkip(Map<String, String> env, String property, boolean linux) {
+        if ("default".equals(property)) {
+            return "-Dloupe.malloc=default";
+        }
+        if (property != null && !property.isEmpty() && !"tuned".equals(property)) {
+            throw new IllegalArgumentException("-Dloupe.malloc must be 'tuned' (the default) or 'default', got '" + property + "'");
+        }
+        for (String name : new String[]{"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"}) {
+            if (env.containsKey(name)) {
+                return name + " is set";
+            }
+        }
+        if (env.getOrDefault("GLIBC_TUNABLES", "").contains("glibc.malloc.")) {
+            return "GLIBC_TUNABLES sets malloc";
+        }
+        return linux ? null : "not Linux";
+    }
+
+    private static String apply() {
+        LibC libc;
+        try {
+            libc = Native.load("c", LibC.class);
+            libc.gnu_get_libc_version();
+        } catch (UnsatisfiedLinkError e) {
+            return "malloc defaults kept: not glibc (" + e.getMessage() + ")";
+        }
+        boolean mmap = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1;
+        boolean pad = libc.mallopt(M_TOP_PAD, TOP_PAD) == 1;
+        return mmap && pad ? "malloc tuned: mmap threshold " + (MMAP_THRESHOLD >> 20) + " MB, top pad " + (TOP_PAD >> 20) + " MB"
+                : "malloc partly tuned: glibc refused" + (mmap ? "" : " the mmap threshold") + (pad ? "" : " the top pad");
+    }
+}
