@@ -34,7 +34,7 @@ final class BenchCommand implements Runnable {
         int batch;
         @Option(names = "--seq", defaultValue = "256", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).")
         int seq;
-        @Option(names = "--repeats", defaultValue = "5", description = "Timed passes after one warm-up; the best is reported.")
+        @Option(names = "--repeats", defaultValue = "5", description = "Timed passes after one warm-up, each just after a 2048x2048 matmul timing; the best pass is reported, and the median share of the ceiling paired with each.")
         int repeats;
         @Option(names = "--device", defaultValue = "auto", description = "cpu, gpu, gpu:N or auto (default: ${DEFAULT-VALUE}).")
         String device;
@@ -73,16 +73,17 @@ final class BenchCommand implements Runnable {
             // The ceiling is the best matmul rate seen before or after the models: a conservative denominator on noisy hosts.
             ceiling = Math.max(ceiling, ceiling());
             System.out.printf("%nfp32 matmul 2048x2048 ceiling: %.1f GFLOP/s (%s)%n", ceiling, Runtime.device(device));
-            System.out.printf("%-14s %9s %8s %12s %10s %10s %9s %11s %9s%n", "model", "batch", "workers", "tokens/s", "s/batch", "GFLOP/s",
-                    "ceiling", "linears s", "linears");
+            System.out.printf("%-14s %9s %8s %12s %10s %10s %9s %8s %11s %9s%n", "model", "batch", "workers", "tokens/s", "s/batch", "GFLOP/s",
+                    "ceiling", "paired", "linears s", "linears");
             for (Row row : results) {
                 ForwardBenchmark.Result r = row.pass();
-                System.out.printf("%-14s %4d x %-4d %8d %12.0f %10.3f %10.1f %8.0f%% %11.3f %8.0f%%%n", r.name(), r.batch(), r.seq(),
+                System.out.printf("%-14s %4d x %-4d %8d %12.0f %10.3f %10.1f %8.0f%% %7.0f%% %11.3f %8.0f%%%n", r.name(), r.batch(), r.seq(),
                         row.workers(), r.tokensPerSecond(), r.secondsPerBatch(), r.gflops(), 100 * r.gflops() / ceiling,
-                        row.linearSeconds(), 100 * row.linearSeconds() / r.secondsPerBatch());
+                        100 * r.pairedShare(), row.linearSeconds(), 100 * row.linearSeconds() / r.secondsPerBatch());
             }
             System.out.println("workers: passes run side by side, each on its share of the threads, as `forward` runs batches (s/batch is"
-                    + " the wall time over workers); ceiling: the share of the 2048x2048 rate; linears: the pass's own linear products"
+                    + " the wall time over workers); ceiling: the best pass's rate as a share of the best 2048x2048 rate; paired: the median"
+                    + " over passes of each pass's rate against the 2048x2048 rate measured just before it; linears: the pass's own linear products"
                     + " run alone at its shapes (best of 3 each, all threads), and their share of the time per batch");
             return 0;
         }

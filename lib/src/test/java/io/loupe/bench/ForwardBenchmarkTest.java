@@ -4,6 +4,7 @@ import io.loupe.model.ModelConfig;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class ForwardBenchmarkTest {
     @Test
@@ -19,5 +20,17 @@ class ForwardBenchmarkTest {
             shapes += s[0] * s[1] * s[2];
         }
         assertEquals(linear, 2 * 3 * shapes, 1e-9, "the timed products are the pass's linear FLOPs");
+    }
+
+    @Test
+    void pairedShareIsTheMedianOfEachPassAgainstItsOwnCeiling() {
+        // 10 GFLOP in 1 s against 20 GFLOP/s: 0.5; in 0.5 s against 40: 0.5; in 2 s against 8: 0.625. Median 0.5, while
+        // the best pass (0.5 s, 20 GFLOP/s) against the best ceiling (40) would also say 0.5 and against the worst 2.5.
+        assertEquals(0.5, ForwardBenchmark.pairedShare(10, new double[]{1, 0.5, 2}, new double[]{20, 40, 8}), 1e-12);
+        // Even count: the mean of the middle two shares (2.0, 0.25, 0.5, 1.0 -> 0.75).
+        assertEquals(0.75, ForwardBenchmark.pairedShare(8, new double[]{1, 2, 4, 1}, new double[]{4, 16, 4, 8}), 1e-12);
+        assertEquals(0.25, ForwardBenchmark.pairedShare(1, new double[]{2}, new double[]{2}), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> ForwardBenchmark.pairedShare(1, new double[0], new double[0]));
+        assertThrows(IllegalArgumentException.class, () -> ForwardBenchmark.pairedShare(1, new double[]{1}, new double[]{1, 2}));
     }
 }
