@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class NativeMemoryTest {
-    private static final int BLOCKS = 8;
+    private static final int BLOCKS = 5;
 
     @Test
     void theUsersOwnMallocSettingsAndTheOptOutWin() {
@@ -43,9 +43,10 @@ class NativeMemoryTest {
     }
 
     /**
-     * Eight blocks of 12 MB freed and allocated again mostly reuse their pages. With glibc's defaults the first is
-     * unmapped on free and the arena's top is trimmed, so the second round faults on every page, as it does without
-     * either setting. Tuned, one block's pages (the blocks span two 64 MB heaps) fault again: 12.5%.
+     * Five blocks of 12 MB, freed and allocated again, reuse their pages. With glibc's defaults (or without either
+     * setting) the first is unmapped on free and the arena's top is trimmed, so each round faults on every page.
+     * Tuned: none in a fresh JVM; one block (20%) after other tests, where the thread reuses an arena that other
+     * threads left with free memory at its top, of which only 64 MB is kept.
      */
     @Test
     void freedBlocksAreReusedWithoutPageFaults() throws Exception {
@@ -55,22 +56,23 @@ class NativeMemoryTest {
         assertTrue(outcome.startsWith("malloc tuned"), outcome);
         LibC libc = Native.load("c", LibC.class);
         long block = 12L << 20, pages = BLOCKS * block / 4096;
-        AtomicLong secondRound = new AtomicLong(-1);
+        AtomicLong lastRound = new AtomicLong(-1);
         Thread t = new Thread(() -> {
             try {
                 Path stat = Path.of("/proc/self/task/" + libc.gettid() + "/stat");
+                touchAndFree(libc, block);   // twice: where the blocks land can differ once, when a heap is added
                 touchAndFree(libc, block);
                 long before = minorFaults(stat);
                 touchAndFree(libc, block);
-                secondRound.set(minorFaults(stat) - before);
+                lastRound.set(minorFaults(stat) - before);
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
         });
         t.start();
         t.join();
-        assertTrue(secondRound.get() >= 0 && secondRound.get() < pages / 4,
-                "second round faulted " + secondRound.get() + " pages of " + pages + " (" + outcome + ")");
+        assertTrue(lastRound.get() >= 0 && lastRound.get() < pages / 2,
+                "third round faulted " + lastRound.get() + " pages of " + pages + " (" + outcome + ")");
     }
 
     private static void touchAndFree(LibC libc, long block) {
