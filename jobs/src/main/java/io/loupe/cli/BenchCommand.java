@@ -4,6 +4,7 @@ import io.loupe.bench.ForwardBenchmark;
 import io.loupe.model.InferenceWorkers;
 import io.loupe.model.LanguageModel;
 import io.loupe.model.ModelLoader;
+import io.loupe.model.NativeMemory;
 import io.loupe.model.Runtime;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -55,6 +56,10 @@ final class BenchCommand implements Runnable {
             if (workers < 0) {
                 throw new IllegalArgumentException("--workers must be >= 0 (0: as forward picks), got " + workers);
             }
+            if (repeats < 1) {
+                throw new IllegalArgumentException("--repeats must be >= 1, got " + repeats);
+            }
+            Console.info("bench: " + NativeMemory.tune());
             List<Row> results = new ArrayList<>();
             double ceiling = ceiling();
             Path shared = Workspace.sharedOrNull();
@@ -90,7 +95,7 @@ final class BenchCommand implements Runnable {
 
         private double ceiling() {
             try (var m = Runtime.newManager(Runtime.device(device))) {
-                return ForwardBenchmark.matmulGflops(m, 2048, 8);
+                return ForwardBenchmark.matmulGflops(m, 2048, ForwardBenchmark.CEILING_REPEATS);
             }
         }
 

@@ -36,7 +36,7 @@ final class BenchFit implements Callable<Integer> {
     public Integer call() {
         int dIn = 512, k = 32, batch = 4096;
         try (NDManager m = Runtime.newManager(Device.cpu())) {
-            double ceiling = ForwardBenchmark.matmulGflops(m, 2048, 8);
+            double ceiling = ForwardBenchmark.matmulGflops(m, 2048, ForwardBenchmark.CEILING_REPEATS);
             double encoderAlone = encoderTokensPerSecond(m, batch, dIn, dSae);
             Runtime.engine().setRandomSeed(0);
             NDArray rows = m.randomNormal(0, 1, new Shape(batch * 4L, dIn), DataType.FLOAT32);

@@ -21,11 +21,11 @@ final class BenchTrain implements Callable<Integer> {
     public Integer call() {
         double ceiling;
         try (var m = Runtime.newManager(ai.djl.Device.cpu())) {
-            ceiling = ForwardBenchmark.matmulGflops(m, 2048, 8);
+            ceiling = ForwardBenchmark.matmulGflops(m, 2048, ForwardBenchmark.CEILING_REPEATS);
         }
         TrainBenchmark.Result r = TrainBenchmark.run(TrainBenchmark.shape25m(), 8, 256, 2, steps);
         try (var m = Runtime.newManager(ai.djl.Device.cpu())) {
-            ceiling = Math.max(ceiling, ForwardBenchmark.matmulGflops(m, 2048, 8));
+            ceiling = Math.max(ceiling, ForwardBenchmark.matmulGflops(m, 2048, ForwardBenchmark.CEILING_REPEATS));
         }
         System.out.printf("loupe llama 25M training: %.0f tokens/s, %.1f GFLOP/s, %.0f%% of the %.1f GFLOP/s matmul ceiling%n", r.tokensPerSecond(),
                 r.gflops(), 100 * r.gflops() / ceiling, ceiling);

@@ -48,6 +48,9 @@ public final class ForwardBenchmark {
         }
     }
 
+    /** Timings of the 2048² product per ceiling measurement, the best kept: bench forward's overall ceiling uses as many. */
+    public static final int CEILING_REPEATS = 8;
+
     private ForwardBenchmark() {
     }
 
@@ -83,9 +86,12 @@ public final class ForwardBenchmark {
      * Best of {@code repeats} timings (after one warm-up) of {@code workers} forward passes run side by side as
      * {@code loupe forward} runs them ({@link InferenceWorkers}), each over the same random {@code batch × seq} tokens;
      * seconds per batch is the wall time over {@code workers}, so tokens/s is the throughput. Each timing follows a
-     * measurement of the 2048² matmul rate (best of 3) on the model's device, for {@link Result#pairedShare}.
+     * measurement of the 2048² matmul rate (best of {@link #CEILING_REPEATS}) on the model's device, for {@link Result#pairedShare}.
      */
     public static Result forward(String name, LanguageModel model, int batch, int seq, int repeats, long seed, int workers) {
+        if (repeats < 1) {
+            throw new IllegalArgumentException("repeats must be >= 1, got " + repeats);
+        }
         Random rnd = new Random(seed);
         List<long[]> tokens = new ArrayList<>();
         for (int b = 0; b < batch; b++) {
@@ -104,7 +110,7 @@ public final class ForwardBenchmark {
         double gflop = flops(model.config(), batch, seq) / 1e9;
         double[] seconds = new double[repeats], ceilings = new double[repeats];
         for (int i = -1; i < repeats; i++) {
-            double ceiling = i < 0 ? 0 : matmulGflops(model.manager(), 2048, 3);
+            double ceiling = i < 0 ? 0 : matmulGflops(model.manager(), 2048, CEILING_REPEATS);
             long t = System.nanoTime();
             InferenceWorkers.run(workers, passes, done -> { });
             if (i >= 0) {

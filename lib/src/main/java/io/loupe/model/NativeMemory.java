@@ -8,24 +8,28 @@ import java.util.Map;
 
 /**
  * Keeps freed tensor memory in the process for reuse, on Linux with glibc: libtorch allocates every CPU tensor with
- * {@code malloc}, and a forward pass makes and frees tensors of a few MB hundreds of times.
+ * {@code posix_memalign}, and a forward pass makes and frees tensors of a few MB hundreds of times.
  *
  * <p>glibc's defaults give such memory back to the kernel soon after it is freed: a block above the mmap threshold
- * (128 KB at first; raised on each free, up to 32 MB) is its own mapping, unmapped on free; an arena's free top is
- * trimmed down to the top pad (128 KB); and a thread's arena grows in heaps of at most 64 MB, each unmapped once
- * empty. The next tensor then touches fresh pages, and each first touch is a page fault, which costs microseconds on a
- * virtual machine.
+ * (128 KB at first; raised to the size of a larger mapped block when that is freed, up to 32 MB) is its own mapping,
+ * unmapped on free; an arena's free top beyond the trim threshold (twice the mmap threshold after a raise) is trimmed
+ * back to the top pad (128 KB); and a thread's arena grows in heaps of at most 64 MB, each unmapped once empty. The
+ * next tensor then touches fresh pages, and each first touch is a page fault, which costs microseconds on a virtual
+ * machine.
  *
- * <p>Settings ({@code mallopt}): blocks up to {@value #MMAP_THRESHOLD} bytes (glibc's maximum) come from the arenas,
- * and each arena keeps up to {@value #TOP_PAD} bytes free at its top, which also keeps its empty heaps. The cost is
- * resident memory: up to 64 MB free per arena (one per thread that allocates, at most 8 per core). Measured on the
+ * <p>Settings ({@code mallopt}, which also ends glibc's automatic raising): blocks up to {@value #MMAP_THRESHOLD} bytes
+ * (glibc's maximum) come from the arenas, and the top pad is {@value #TOP_PAD} bytes. A 64 MB pad is a whole thread
+ * heap, so a thread arena's heaps are neither shrunk nor unmapped: it keeps its peak size. The main arena keeps up to
+ * 64 MB free at its top. The cost is resident memory: each arena (one per thread that allocates, at most 8 per core)
+ * stays at its peak. Measured on the
  * 25M model, `forward` of 64 × 256 tokens with two workers (2 cores, 2026-12-02): 47,000–137,000 page faults per run
  * with the defaults, about 20,000 with these settings, and 0.45 s of kernel time instead of 0.55–0.78 s. With the mmap
  * threshold fixed at 128 KB instead, 262,000 faults per pass made the pass 0.6 s slower, about 2.4 µs per fault.
  *
  * <p>Skipped when the user set glibc's own malloc variables ({@code MALLOC_MMAP_THRESHOLD_},
- * {@code MALLOC_TRIM_THRESHOLD_}, {@code MALLOC_TOP_PAD_}, {@code glibc.malloc} tunables), or the system property
- * {@code loupe.malloc} is {@code default}; elsewhere than glibc there is nothing to do.
+ * {@code MALLOC_TRIM_THRESHOLD_}, {@code MALLOC_TOP_PAD_}, {@code glibc.malloc} tunables), preloads a library (such as
+ * another allocator, which {@code mallopt} would not reach), or the system property {@code loupe.malloc} is
+ * {@code default}; elsewhere than glibc there is nothing to do.
  */
 public final class NativeMemory {
     /** glibc's {@code M_TOP_PAD} and {@code M_MMAP_THRESHOLD} parameter numbers (malloc.h). */
@@ -73,6 +77,9 @@ public final class NativeMemory {
         if (env.getOrDefault("GLIBC_TUNABLES", "").contains("glibc.malloc.")) {
             return "GLIBC_TUNABLES sets malloc";
         }
+        if (!env.getOrDefault("LD_PRELOAD", "").isBlank()) {
+            return "LD_PRELOAD is set (another allocator?)";
+        }
         return linux ? null : "not Linux";
     }
 
@@ -81,8 +88,8 @@ public final class NativeMemory {
         try {
             libc = Native.load("c", LibC.class);
             libc.gnu_get_libc_version();
-        } catch (UnsatisfiedLinkError e) {
-            return "malloc defaults kept: not glibc (" + e.getMessage() + ")";
+        } catch (LinkageError e) {   // not glibc, or JNA's own native library cannot load (e.g. a noexec temp dir)
+            return "malloc defaults kept: not glibc or no JNA (" + e + ")";
         }
         boolean mmap = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1;
         boolean pad = libc.mallopt(M_TOP_PAD, TOP_PAD) == 1;

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -29,6 +30,8 @@ class NativeMemoryTest {
         assertEquals("MALLOC_TOP_PAD_ is set", NativeMemory.reasonToSkip(Map.of("MALLOC_TOP_PAD_", "0"), null, true));
         assertEquals("GLIBC_TUNABLES sets malloc", NativeMemory.reasonToSkip(Map.of("GLIBC_TUNABLES", "glibc.malloc.arena_max=2"), null, true));
         assertEquals("not Linux", NativeMemory.reasonToSkip(Map.of(), null, false));
+        assertEquals("LD_PRELOAD is set (another allocator?)", NativeMemory.reasonToSkip(Map.of("LD_PRELOAD", "/usr/lib/libjemalloc.so"), null, true));
+        assertNull(NativeMemory.reasonToSkip(Map.of("LD_PRELOAD", " "), null, true));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeMemory.reasonToSkip(Map.of(), "off", true));
         assertTrue(e.getMessage().contains("'tuned' (the default) or 'default'"), e.getMessage());
     }
@@ -38,8 +41,6 @@ class NativeMemoryTest {
         Pointer malloc(long size);
 
         void free(Pointer p);
-
-        int gettid();
     }
 
     /**
@@ -50,29 +51,35 @@ class NativeMemoryTest {
      */
     @Test
     void freedBlocksAreReusedWithoutPageFaults() throws Exception {
-        assumeTrue(Platform.isLinux() && System.getenv().keySet().stream().noneMatch(k -> k.startsWith("MALLOC_")), "glibc defaults set by the user");
+        String skip = NativeMemory.reasonToSkip(System.getenv(), System.getProperty("loupe.malloc"), Platform.isLinux());
+        assumeTrue(skip == null, "NativeMemory skips here: " + skip);
         String outcome = NativeMemory.tune();
         assumeTrue(!outcome.contains("not glibc"), outcome);
         assertTrue(outcome.startsWith("malloc tuned"), outcome);
         LibC libc = Native.load("c", LibC.class);
         long block = 12L << 20, pages = BLOCKS * block / 4096;
-        AtomicLong lastRound = new AtomicLong(-1);
+        AtomicLong fewest = new AtomicLong(Long.MAX_VALUE);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread t = new Thread(() -> {
             try {
-                Path stat = Path.of("/proc/self/task/" + libc.gettid() + "/stat");
-                touchAndFree(libc, block);   // twice: where the blocks land can differ once, when a heap is added
+                Path stat = Path.of("/proc/thread-self/stat");   // this thread's own counts
+                touchAndFree(libc, block);   // twice first: where the blocks land can differ once, when a heap is added
                 touchAndFree(libc, block);
-                long before = minorFaults(stat);
-                touchAndFree(libc, block);
-                lastRound.set(minorFaults(stat) - before);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
+                for (int round = 0; round < 3; round++) {   // the fewest: other threads sharing the arena can split a block
+                    long before = minorFaults(stat);
+                    touchAndFree(libc, block);
+                    fewest.set(Math.min(fewest.get(), minorFaults(stat) - before));
+                }
+            } catch (Throwable e) {
+                failure.set(e);
             }
         });
         t.start();
         t.join();
-        assertTrue(lastRound.get() >= 0 && lastRound.get() < pages / 2,
-                "third round faulted " + lastRound.get() + " pages of " + pages + " (" + outcome + ")");
+        if (failure.get() != null) {
+            throw new AssertionError("the allocating thread failed", failure.get());
+        }
+        assertTrue(fewest.get() < pages / 2, "a round faulted at least " + fewest.get() + " pages of " + pages + " (" + outcome + ")");
     }
 
     private static void touchAndFree(LibC libc, long block) {
