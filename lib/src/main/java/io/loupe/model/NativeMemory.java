@@ -21,10 +21,12 @@ import java.util.Map;
  * (glibc's maximum) come from the arenas, and the top pad is {@value #TOP_PAD} bytes. A 64 MB pad is a whole thread
  * heap, so a thread arena's heaps are neither shrunk nor unmapped: it keeps its peak size. The main arena keeps up to
  * 64 MB free at its top. The cost is resident memory: each arena (one per thread that allocates, at most 8 per core)
- * stays at its peak. Measured on the
- * 25M model, `forward` of 64 × 256 tokens with two workers (2 cores, 2026-12-02): 47,000–137,000 page faults per run
- * with the defaults, about 20,000 with these settings, and 0.45 s of kernel time instead of 0.55–0.78 s. With the mmap
- * threshold fixed at 128 KB instead, 262,000 faults per pass made the pass 0.6 s slower, about 2.4 µs per fault.
+ * stays at its peak.
+ *
+ * <p>Measured on the 25M model, {@code forward} of 64 × 256 tokens with two workers (2 cores, 2026-12-02):
+ * 47,000–137,000 page faults per run with the defaults, about 20,000 with these settings, and 0.45 s of kernel time
+ * instead of 0.55–0.78 s. With the mmap threshold fixed at 128 KB instead, 262,000 faults per pass made the pass 0.6 s
+ * slower, about 2.4 µs per fault.
  *
  * <p>Skipped when the user set glibc's own malloc variables ({@code MALLOC_MMAP_THRESHOLD_},
  * {@code MALLOC_TRIM_THRESHOLD_}, {@code MALLOC_TOP_PAD_}, {@code glibc.malloc} tunables), preloads a library (such as
