@@ -1,6 +1,7 @@
 package io.loupe.cli;
 
 import io.loupe.bench.ForwardBenchmark;
+import io.loupe.bench.OpProfile;
 import io.loupe.model.InferenceWorkers;
 import io.loupe.model.LanguageModel;
 import io.loupe.model.ModelLoader;
@@ -46,6 +47,9 @@ final class BenchCommand implements Runnable {
         @Option(names = "--workers", defaultValue = "0", description = {"Also time this many passes side by side, as `forward` runs",
                 "batches; 0 = as `forward` picks (one per libtorch thread on a CPU, one on a GPU); 1 = one pass at a time only."})
         int workers;
+        @Option(names = "--profile", paramLabel = "DIR", description = {"Also run 3 passes of each model, one at a time, under libtorch's profiler:",
+                "DIR/<model>.trace.json (chrome://tracing, ui.perfetto.dev) and a table of the time per top-level operator."})
+        Path profile;
 
         /** One model's pass(es) side by side, and the seconds its linear products take run alone at the pass's shapes. */
         private record Row(ForwardBenchmark.Result pass, int workers, double linearSeconds) {
@@ -58,6 +62,9 @@ final class BenchCommand implements Runnable {
             }
             if (repeats < 1) {
                 throw new IllegalArgumentException("--repeats must be >= 1, got " + repeats);
+            }
+            if (profile != null && java.nio.file.Files.exists(profile) && !java.nio.file.Files.isDirectory(profile)) {
+                throw new IllegalArgumentException("--profile must name a directory; " + profile + " is a file");
             }
             Console.info("bench: " + NativeMemory.tune());
             List<Row> results = new ArrayList<>();
@@ -99,6 +106,25 @@ final class BenchCommand implements Runnable {
             }
         }
 
+        private static final int PROFILED_PASSES = 3;
+
+        /** The operators that take the most time per pass, the rest summed. */
+        private void printProfile(String name, List<OpProfile.OpTime> ops) {
+            double total = ops.stream().mapToDouble(OpProfile.OpTime::millis).sum();
+            System.out.printf("%nprofile of %s, %d passes of %d x %d, one at a time (%s): %.1f ms of operators per pass%n", name,
+                    PROFILED_PASSES, batch, seq, profile.resolve(name + ".trace.json"), total / PROFILED_PASSES);
+            System.out.printf("  %-28s %10s %7s %10s %12s%n", "operator", "ms/pass", "share", "calls/pass", "median ms");
+            int shown = Math.min(12, ops.size());
+            for (OpProfile.OpTime op : ops.subList(0, shown)) {
+                System.out.printf("  %-28s %10.1f %6.1f%% %10.0f %12.3f%n", op.op(), op.millis() / PROFILED_PASSES, 100 * op.millis() / total,
+                        (double) op.calls() / PROFILED_PASSES, op.medianMillis());
+            }
+            double rest = ops.subList(shown, ops.size()).stream().mapToDouble(OpProfile.OpTime::millis).sum();
+            if (rest > 0) {
+                System.out.printf("  %-28s %10.1f %6.1f%%%n", "(" + (ops.size() - shown) + " others)", rest / PROFILED_PASSES, 100 * rest / total);
+            }
+        }
+
         /** One pass at a time, then (unless that is what forward does here) passes side by side. */
         private List<Row> measure(String name, Path dir) throws java.io.IOException {
             try (LanguageModel model = ModelLoader.load(dir, Runtime.device(device))) {
@@ -110,6 +136,9 @@ final class BenchCommand implements Runnable {
                 rows.add(new Row(ForwardBenchmark.forward(name, model, batch, seq, repeats, 0), 1, linears));
                 if (side > 1) {
                     rows.add(new Row(ForwardBenchmark.forward(name, model, batch, seq, repeats, 0, side), side, linears));
+                }
+                if (profile != null) {
+                    printProfile(name, ForwardBenchmark.profile(model, batch, seq, 0, PROFILED_PASSES, profile.resolve(name + ".trace.json")));
                 }
                 return rows;
             }

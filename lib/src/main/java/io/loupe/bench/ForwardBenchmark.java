@@ -12,6 +12,8 @@ import io.loupe.model.ModelConfig;
 import io.loupe.model.Runtime;
 import io.loupe.model.TokenBatch;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -92,20 +94,7 @@ public final class ForwardBenchmark {
         if (repeats < 1) {
             throw new IllegalArgumentException("repeats must be >= 1, got " + repeats);
         }
-        Random rnd = new Random(seed);
-        List<long[]> tokens = new ArrayList<>();
-        for (int b = 0; b < batch; b++) {
-            long[] s = new long[seq];
-            for (int t = 0; t < seq; t++) {
-                s[t] = rnd.nextInt(model.config().vocabSize());
-            }
-            tokens.add(s);
-        }
-        Callable<Float> pass = () -> {
-            try (NDManager m = model.manager().newSubManager()) {
-                return model.forward(TokenBatch.of(m, tokens, 0), Hooks.none()).getFloat(0, 0, 0);
-            }
-        };
+        Callable<Float> pass = pass(model, batch, seq, seed);
         List<Callable<Float>> passes = Collections.nCopies(workers, pass);
         double gflop = flops(model.config(), batch, seq) / 1e9;
         double[] seconds = new double[repeats], ceilings = new double[repeats];
@@ -119,6 +108,51 @@ public final class ForwardBenchmark {
             }
         }
         return new Result(name, batch, seq, Arrays.stream(seconds).min().orElseThrow(), gflop, pairedShare(gflop, seconds, ceilings));
+    }
+
+    /**
+     * One forward pass of the model over the same {@code batch × seq} random tokens (from {@code seed}) each time it is
+     * called, with no hooks; it returns one logit, which also forces completion on asynchronous devices.
+     */
+    private static Callable<Float> pass(LanguageModel model, int batch, int seq, long seed) {
+        Random rnd = new Random(seed);
+        List<long[]> tokens = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            long[] s = new long[seq];
+            for (int t = 0; t < seq; t++) {
+                s[t] = rnd.nextInt(model.config().vocabSize());
+            }
+            tokens.add(s);
+        }
+        return () -> {
+            try (NDManager m = model.manager().newSubManager()) {
+                return model.forward(TokenBatch.of(m, tokens, 0), Hooks.none()).getFloat(0, 0, 0);
+            }
+        };
+    }
+
+    /**
+     * {@code passes} forward passes (after one warm-up) on this thread, one at a time on all of libtorch's threads, under libtorch's profiler ({@link OpProfile}):
+     * the trace goes to {@code trace}, and the result is the time per top-level operator over all passes.
+     */
+    public static List<OpProfile.OpTime> profile(LanguageModel model, int batch, int seq, long seed, int passes, Path trace) throws IOException {
+        if (passes < 1) {
+            throw new IllegalArgumentException("passes must be >= 1, got " + passes);
+        }
+        Callable<Float> pass = pass(model, batch, seq, seed);
+        Runnable run = () -> {
+            try {
+                pass.call();
+            } catch (Exception e) {
+                throw new IllegalStateException("forward pass failed", e);
+            }
+        };
+        run.run();
+        return OpProfile.profile(() -> {
+            for (int i = 0; i < passes; i++) {
+                run.run();
+            }
+        }, trace);
     }
 
     /**
