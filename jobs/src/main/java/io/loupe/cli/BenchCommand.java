@@ -36,8 +36,11 @@ final class BenchCommand implements Runnable {
         int batch;
         @Option(names = "--seq", defaultValue = "256", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).")
         int seq;
-        @Option(names = "--repeats", defaultValue = "5", description = "Timed passes after one warm-up, each just after a 2048x2048 matmul timing; the best pass is reported, and the median share of the ceiling paired with each.")
+        @Option(names = "--repeats", defaultValue = "5", description = "Timed passes after the warm-up, each just after a 2048x2048 matmul timing; the best pass is reported, and the median share of the ceiling paired with each.")
         int repeats;
+        @Option(names = "--warmup", defaultValue = "4", description = {"Untimed passes (or side-by-side runs) before the timed ones (default: ${DEFAULT-VALUE}):",
+                "a process's first passes run slower while the JIT compiles and the allocator's heaps grow."})
+        int warmup;
         @Option(names = "--device", defaultValue = "auto", description = "cpu, gpu, gpu:N or auto (default: ${DEFAULT-VALUE}).")
         String device;
         @Option(names = "--model", description = "Also benchmark this model directory.")
@@ -62,6 +65,9 @@ final class BenchCommand implements Runnable {
             }
             if (repeats < 1) {
                 throw new IllegalArgumentException("--repeats must be >= 1, got " + repeats);
+            }
+            if (warmup < 0) {
+                throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
             }
             if (profile != null && java.nio.file.Files.exists(profile) && !java.nio.file.Files.isDirectory(profile)) {
                 throw new IllegalArgumentException("--profile must name a directory; " + profile + " is a file");
@@ -129,13 +135,13 @@ final class BenchCommand implements Runnable {
         private List<Row> measure(String name, Path dir) throws java.io.IOException {
             try (LanguageModel model = ModelLoader.load(dir, Runtime.device(device))) {
                 int side = InferenceWorkers.resolve(workers, model.manager().getDevice(), Integer.MAX_VALUE);
-                Console.info("bench: " + name + " " + batch + " x " + seq + ", " + repeats + " timed passes"
+                Console.info("bench: " + name + " " + batch + " x " + seq + ", " + warmup + " warm-up and " + repeats + " timed passes"
                         + (side > 1 ? ", then " + repeats + " timings of " + side + " side by side" : ""));
                 double linears = ForwardBenchmark.linearSeconds(model.manager(), model.config(), (long) batch * seq, 3);
                 List<Row> rows = new ArrayList<>();
-                rows.add(new Row(ForwardBenchmark.forward(name, model, batch, seq, repeats, 0), 1, linears));
+                rows.add(new Row(ForwardBenchmark.forward(name, model, batch, seq, warmup, repeats, 0, 1), 1, linears));
                 if (side > 1) {
-                    rows.add(new Row(ForwardBenchmark.forward(name, model, batch, seq, repeats, 0, side), side, linears));
+                    rows.add(new Row(ForwardBenchmark.forward(name, model, batch, seq, warmup, repeats, 0, side), side, linears));
                 }
                 if (profile != null) {
                     printProfile(name, ForwardBenchmark.profile(model, batch, seq, 0, PROFILED_PASSES, profile.resolve(name + ".trace.json")));

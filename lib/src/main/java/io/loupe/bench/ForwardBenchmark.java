@@ -81,24 +81,26 @@ public final class ForwardBenchmark {
 
     /** Best of {@code repeats} timed forward passes (after one warm-up) over random tokens, one at a time; ceilings paired. */
     public static Result forward(String name, LanguageModel model, int batch, int seq, int repeats, long seed) {
-        return forward(name, model, batch, seq, repeats, seed, 1);
+        return forward(name, model, batch, seq, 1, repeats, seed, 1);
     }
 
     /**
-     * Best of {@code repeats} timings (after one warm-up) of {@code workers} forward passes run side by side as
+     * Best of {@code repeats} timings (after {@code warmups} untimed ones) of {@code workers} forward passes run side by side as
      * {@code loupe forward} runs them ({@link InferenceWorkers}), each over the same random {@code batch × seq} tokens;
      * seconds per batch is the wall time over {@code workers}, so tokens/s is the throughput. Each timing follows a
      * measurement of the 2048² matmul rate (best of {@link #CEILING_REPEATS}) on the model's device, for {@link Result#pairedShare}.
+     * A process's first passes run slower (the JIT compiles the pass's Java, the allocator's heaps grow): warm-ups let the
+     * timings see the steady state a long job runs in.
      */
-    public static Result forward(String name, LanguageModel model, int batch, int seq, int repeats, long seed, int workers) {
-        if (repeats < 1) {
-            throw new IllegalArgumentException("repeats must be >= 1, got " + repeats);
+    public static Result forward(String name, LanguageModel model, int batch, int seq, int warmups, int repeats, long seed, int workers) {
+        if (repeats < 1 || warmups < 0) {
+            throw new IllegalArgumentException("need repeats >= 1 and warmups >= 0, got " + repeats + " and " + warmups);
         }
         Callable<Float> pass = pass(model, batch, seq, seed);
         List<Callable<Float>> passes = Collections.nCopies(workers, pass);
         double gflop = flops(model.config(), batch, seq) / 1e9;
         double[] seconds = new double[repeats], ceilings = new double[repeats];
-        for (int i = -1; i < repeats; i++) {
+        for (int i = -warmups; i < repeats; i++) {
             double ceiling = i < 0 ? 0 : matmulGflops(model.manager(), 2048, CEILING_REPEATS);
             long t = System.nanoTime();
             InferenceWorkers.run(workers, passes, done -> { });

@@ -33,4 +33,11 @@ class ForwardBenchmarkTest {
         assertThrows(IllegalArgumentException.class, () -> ForwardBenchmark.pairedShare(1, new double[0], new double[0]));
         assertThrows(IllegalArgumentException.class, () -> ForwardBenchmark.pairedShare(1, new double[]{1}, new double[]{1, 2}));
     }
+
+    @Test
+    void refusesNegativeWarmupsAndNoTimedPassesBeforeAnyWork() {
+        // Checked before the model is touched: no model is needed to be refused.
+        assertThrows(IllegalArgumentException.class, () -> ForwardBenchmark.forward("m", null, 1, 1, -1, 1, 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> ForwardBenchmark.forward("m", null, 1, 1, 0, 0, 0, 1));
+    }
 }
