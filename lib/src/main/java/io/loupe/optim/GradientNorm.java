@@ -3,6 +3,8 @@ package io.loupe.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 
 import java.util.List;
 
@@ -11,18 +13,18 @@ public final class GradientNorm {
     private GradientNorm() {
     }
 
-    /** {@code sqrt(Σ_p ||∇p||²)} over every parameter, read back as one number. */
+    /**
+     * {@code sqrt(Σ_p ||∇p||²)} over every parameter, read back as one number. Its temporaries (a square per parameter,
+     * the stack, the sum) are freed on return: made outside a scope they would stay attached to the parameters' manager
+     * for the model's life, one model's worth of memory per training step.
+     */
     public static double of(List<NDArray> params) {
-        NDList squares = new NDList();
-        for (NDArray p : params) {
-            try (NDArray g = p.getGradient()) {
-                squares.add(g.square().sum());
+        try (NDScope scope = new NDScope()) {
+            NDList squares = new NDList();
+            for (NDArray p : params) {
+                squares.add(p.getGradient().square().sum());
             }
-        }
-        try (NDArray total = NDArrays.stack(squares).sum()) {
-            double n = Math.sqrt(total.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble());
-            squares.close();
-            return n;
+            return Math.sqrt(NDArrays.stack(squares).sum().toType(DataType.FLOAT64, false).getDouble());
         }
     }
 
