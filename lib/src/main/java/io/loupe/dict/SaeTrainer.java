@@ -98,7 +98,7 @@ public final class SaeTrainer {
             int from = 0;
             for (int to : cfg.nestedWidths()) {   // one pass over the decoder: each prefix adds its group to the last
                 NDIndex group = new NDIndex("{}:{}", from, to);
-                xHat = f.get(new NDIndex(":, {}:{}", from, to)).matMul(sae.wDec.get(group)).add(xHat);
+                xHat = Tensors.slice(f, 1, from, to).matMul(sae.wDec.get(group)).add(xHat);
                 NDArray part = SaeLosses.reconstruction(y, xHat);
                 recon = recon == null ? part : recon.add(part);
                 from = to;

@@ -35,7 +35,7 @@ public final class NextTokenLoss {
 
     /** log-softmax of the logits at positions with a next token: {@code [B, T, V] → [B, T−1, V]}. */
     public static NDArray logProbs(NDArray logits) {
-        return logits.get(new NDIndex(":, :-1, :")).logSoftmax(2);
+        return Tensors.slice(logits, 1, 0, logits.getShape().get(1) - 1).logSoftmax(2);
     }
 
     /** {@code −Σ log p(next)} over positions whose next token is real. */

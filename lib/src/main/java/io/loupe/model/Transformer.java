@@ -361,10 +361,9 @@ public final class Transformer implements LanguageModel {
         NDList zs = new NDList();
         for (long a = 0; a < queries; a += QUERY_BLOCK) {
             long e = Math.min(queries, a + QUERY_BLOCK), keys = past + e;
-            NDIndex upToKeys = new NDIndex(":, :, :{}", keys);
-            NDArray pattern = attentionPattern(q.get(new NDIndex(":, :, {}:{}", a, e)), k.get(upToKeys),
-                    mask.get(new NDIndex(":, :, {}:{}, :{}", a, e, keys)));
-            zs.add(pattern.matMul(v.get(upToKeys)).transpose(0, 2, 1, 3));                           // [B, e - a, H, dh]
+            NDArray pattern = attentionPattern(Tensors.slice(q, 2, a, e), Tensors.slice(k, 2, 0, keys),
+                    Tensors.slice(Tensors.slice(mask, 2, a, e), 3, 0, keys));
+            zs.add(pattern.matMul(Tensors.slice(v, 2, 0, keys)).transpose(0, 2, 1, 3));               // [B, e - a, H, dh]
         }
         return zs.size() == 1 ? zs.singletonOrThrow() : NDArrays.concat(zs, 1);
     }
@@ -424,11 +423,11 @@ public final class Transformer implements LanguageModel {
     private NDArray rotate(NDArray x, NDArray cos, NDArray signedSin) {
         int r = parts.rotaryDims();
         long dh = x.getShape().get(3);
-        NDArray rot = r == dh ? x : x.get(new NDIndex("..., :{}", r));
+        NDArray rot = r == dh ? x : Tensors.slice(x, 3, 0, r);
         NDList halves = rot.split(2, 3);
         // The concatenation is a new contiguous tensor in x's logical order: the result lands there.
         NDArray rotated = Tensors.addInto(Tensors.mulInto(halves.get(1).concat(halves.get(0), 3), signedSin), rot.mul(cos));
-        return r == dh ? rotated : rotated.concat(x.get(new NDIndex("..., {}:", r)), 3);
+        return r == dh ? rotated : rotated.concat(Tensors.slice(x, 3, r, dh), 3);
     }
 
     private static NDArray softcap(NDArray x, double cap) {
