@@ -1,7 +1,9 @@
 package io.loupe.dict;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -117,9 +119,17 @@ public final class SparseAutoencoder implements AutoCloseable {
         return centred(x).matMul(wEnc).add(bEnc);
     }
 
-    /** Codes at inference: {@code [n, d_in] → [n, d_sae]}. */
+    /**
+     * Codes at inference: {@code [n, d_in] → [n, d_sae]}, on x's manager. Ops on the dictionary's own parameters (θ =
+     * exp(log θ), e^{r_mag}) put their results on the dictionary's manager, so the intermediates are freed here, not left
+     * there once per encoded batch.
+     */
     public NDArray encode(NDArray x) {
-        return activate(preActivations(x), false);
+        try (NDScope scope = new NDScope()) {
+            NDArray f = activate(preActivations(x), false);
+            NDScope.unregister(f);
+            return f;
+        }
     }
 
     /**
@@ -131,7 +141,7 @@ public final class SparseAutoencoder implements AutoCloseable {
             case RELU -> Activation.relu(pre);   // relu, not maximum(pre, 0): its backward is one fused pass
             case TOPK -> scatterTopK(pre, cfg.k());
             case BATCH_TOPK, MATRYOSHKA -> training ? batchTopK(Activation.relu(pre)) : Activation.relu(pre).mul(pre.gt(batchThreshold));
-            case JUMPRELU -> jump(pre);
+            case JUMPRELU -> jump(pre, training);
             case GATED -> gated(pre);
         };
     }
@@ -167,9 +177,15 @@ public final class SparseAutoencoder implements AutoCloseable {
         }
     }
 
-    /** {@code pre·H(pre − θ)}; gradient to pre through H, to θ as {@code −(θ/ε)·rect((pre − θ)/ε)}. */
-    private NDArray jump(NDArray pre) {
+    /**
+     * {@code pre·H(pre − θ)}; in training the gradient goes to pre through H, to θ as {@code −(θ/ε)·rect((pre − θ)/ε)}
+     * (a straight-through term whose value is 0; at inference it is left out).
+     */
+    private NDArray jump(NDArray pre, boolean training) {
         NDArray theta = logThreshold.exp();
+        if (!training) {   // where, not pre·h: a negative pre times 0 would be −0
+            return NDArrays.where(pre.gt(theta), pre, Tensors.constant(pre, 0));
+        }
         NDArray h = pre.stopGradient().gt(theta.stopGradient()).toType(pre.getDataType(), false);
         NDArray rect = SaeLosses.rect(pre, theta, cfg.bandwidth());
         NDArray surrogate = Tensors.over(theta.square().mul(rect), -2 * cfg.bandwidth());     // d/dθ = −(θ/ε)·rect

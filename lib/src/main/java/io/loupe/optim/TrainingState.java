@@ -40,7 +40,13 @@ public final class TrainingState {
         scalars.forEach((k, v) -> w.metadata("scalar." + k, v));
         for (var e : tensors.entrySet()) {
             NDArray a = e.getValue();
-            w.put(e.getKey(), a.getDataType() == DataType.INT64 ? a.toType(DataType.FLOAT64, false) : a);
+            if (a.getDataType() == DataType.INT64) {
+                try (NDArray asDouble = a.toType(DataType.FLOAT64, false)) {   // put copies to the host; the copy is freed
+                    w.put(e.getKey(), asDouble);
+                }
+            } else {
+                w.put(e.getKey(), a);
+            }
         }
         Files.createDirectories(dir);
         Path tmp = dir.resolve(FILE + ".tmp");
