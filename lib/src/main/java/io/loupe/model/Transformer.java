@@ -359,13 +359,25 @@ public final class Transformer implements LanguageModel {
     private NDArray blockCausalAttention(NDArray q, NDArray k, NDArray v, NDArray mask) {
         long queries = q.getShape().get(2), past = k.getShape().get(2) - queries;
         NDList zs = new NDList();
-        for (long a = 0; a < queries; a += QUERY_BLOCK) {
+        // q's blocks as views by split: under autograd their gradients are one concatenation (key prefixes overlap, so
+        // k and v take slices).
+        NDList qBlocks = q.split(queryBlockEnds(queries), 2);
+        for (long a = 0, i = 0; a < queries; a += QUERY_BLOCK, i++) {
             long e = Math.min(queries, a + QUERY_BLOCK), keys = past + e;
-            NDArray pattern = attentionPattern(Tensors.slice(q, 2, a, e), Tensors.slice(k, 2, 0, keys),
+            NDArray pattern = attentionPattern(qBlocks.get((int) i), Tensors.slice(k, 2, 0, keys),
                     Tensors.slice(Tensors.slice(mask, 2, a, e), 3, 0, keys));
             zs.add(pattern.matMul(Tensors.slice(v, 2, 0, keys)).transpose(0, 2, 1, 3));               // [B, e - a, H, dh]
         }
         return zs.size() == 1 ? zs.singletonOrThrow() : NDArrays.concat(zs, 1);
+    }
+
+    /** Where each query block but the last ends, for {@code split}: 64, 128, ... below {@code queries}. */
+    private static long[] queryBlockEnds(long queries) {
+        long[] ends = new long[(int) ((queries - 1) / QUERY_BLOCK)];
+        for (int i = 0; i < ends.length; i++) {
+            ends[i] = (i + 1) * QUERY_BLOCK;
+        }
+        return ends;
     }
 
     /** The MLP of block l over the normed input h {@code [B, T, D]}, through mlp.hook_post. */
@@ -376,9 +388,12 @@ public final class Transformer implements LanguageModel {
             // Two products over the stacked weight's halves, not one then a split: each output is contiguous, which
             // the elementwise product reads faster, and MKL measured faster at these widths (dMlp vs 2·dMlp columns).
             NDArray w = params.get(b + "mlp.in.weight"), bias = params.get(b + "mlp.in.bias");
-            NDIndex gate = new NDIndex(":{}", cfg.dMlp()), up = new NDIndex("{}:", cfg.dMlp());
-            post = Tensors.mulInto(parts.act().apply(linear(h, w.get(gate), bias == null ? null : bias.get(gate))),
-                    linear(h, w.get(up), bias == null ? null : bias.get(up)));
+            // Views by split, not two slices: under autograd the halves' gradients are then one concatenation, where
+            // each slice's backward would zero-fill and copy into a whole stacked-weight-sized gradient.
+            long[] halves = {cfg.dMlp()};
+            NDList ws = w.split(halves, 0), bs = bias == null ? null : bias.split(halves, 0);
+            post = Tensors.mulInto(parts.act().apply(linear(h, ws.get(0), bs == null ? null : bs.get(0))),
+                    linear(h, ws.get(1), bs == null ? null : bs.get(1)));
         } else {
             post = parts.act().apply(linear(h, b + "mlp.in"));
         }
