@@ -1,6 +1,7 @@
 package io.loupe.dict;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import io.loupe.tensor.Tensors;
 
 /**
@@ -31,8 +32,10 @@ public record ActivationScale(double in, double out) {
         if (!cfg.normalize()) {
             return NONE;
         }
-        double in = factor(SaeTrainer.input(cfg, sampleRows));
-        return new ActivationScale(in, cfg.transcoder() ? factor(SaeTrainer.target(cfg, sampleRows)) : in);
+        try (NDScope scope = new NDScope()) {   // the squares and a transcoder's column copies are sample-sized
+            double in = factor(SaeTrainer.input(cfg, sampleRows));
+            return new ActivationScale(in, cfg.transcoder() ? factor(SaeTrainer.target(cfg, sampleRows)) : in);
+        }
     }
 
     /** {@code √d / mean‖x‖} for rows {@code [n, d]}, or 1 if the mean norm is 0. */

@@ -144,7 +144,12 @@ public final class SaeTrainer {
             throw new IllegalArgumentException("the sample rows are " + sample.getShape() + "; expected [n, " + cfg.rowWidth() + "]");
         }
         ActivationScale scale = ActivationScale.estimate(cfg, sample);
-        SparseAutoencoder sae = SparseAutoencoder.init(cfg, manager, Tensors.times(target(cfg, sample), scale.out()));
+        NDArray targets = target(cfg, sample), scaledTargets = Tensors.times(targets, scale.out());
+        SparseAutoencoder sae = SparseAutoencoder.init(cfg, manager, scaledTargets);
+        scaledTargets.close();   // b_dec's start is computed; the copies need not live through training
+        if (targets != sample) {
+            targets.close();
+        }
         List<NDArray> params = sae.parameters();
         params.forEach(p -> p.setRequiresGradient(true));
         NDManager state = manager.newSubManager();

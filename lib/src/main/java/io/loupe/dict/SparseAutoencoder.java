@@ -63,20 +63,23 @@ public final class SparseAutoencoder implements AutoCloseable {
     public static SparseAutoencoder init(SaeConfig cfg, NDManager parent, NDArray sample) {
         NDManager m = parent.newSubManager();
         Runtime.engine().setRandomSeed((int) cfg.seed());
-        NDArray wDec = m.randomNormal(0, 1, new Shape(cfg.dSae(), cfg.outWidth()), DataType.FLOAT32);
-        wDec = wDec.div(wDec.square().sum(new int[]{1}, true).sqrt());
-        NDArray wEnc;
-        if (cfg.transcoder()) {
-            wEnc = m.randomNormal(0, 1, new Shape(cfg.dIn(), cfg.dSae()), DataType.FLOAT32);
-            wEnc = wEnc.div(wEnc.square().sum(new int[]{0}, true).sqrt());
-        } else {
-            wEnc = wDec.transpose().duplicate();
+        NDArray wDec, wEnc, bDec;
+        try (NDScope scope = new NDScope()) {   // the unnormalised draws and their norms are weight-sized: freed here
+            wDec = m.randomNormal(0, 1, new Shape(cfg.dSae(), cfg.outWidth()), DataType.FLOAT32);
+            wDec = wDec.div(wDec.square().sum(new int[]{1}, true).sqrt());
+            if (cfg.transcoder()) {
+                wEnc = m.randomNormal(0, 1, new Shape(cfg.dIn(), cfg.dSae()), DataType.FLOAT32);
+                wEnc = wEnc.div(wEnc.square().sum(new int[]{0}, true).sqrt());
+            } else {
+                wEnc = wDec.transpose().duplicate();
+            }
+            bDec = switch (cfg.bDecInit()) {
+                case "mean" -> sample.mean(new int[]{0});
+                case "median" -> geometricMedian(sample, 50);
+                default -> m.zeros(new Shape(cfg.outWidth()));
+            };
+            NDScope.unregister(wDec, wEnc, bDec);
         }
-        NDArray bDec = switch (cfg.bDecInit()) {
-            case "mean" -> sample.mean(new int[]{0});
-            case "median" -> geometricMedian(sample, 50);
-            default -> m.zeros(new Shape(cfg.outWidth()));
-        };
         bDec.attach(m);
         NDArray logT = cfg.architecture() == Architecture.JUMPRELU
                 ? m.full(new Shape(cfg.dSae()), (float) Math.log(cfg.initThreshold())) : null;
@@ -85,14 +88,20 @@ public final class SparseAutoencoder implements AutoCloseable {
                 gated ? m.zeros(new Shape(cfg.dSae())) : null, 0);
     }
 
-    /** Weiszfeld's iterations for the point minimising the summed Euclidean distance to the rows of {@code x}. */
+    /**
+     * Weiszfeld's iterations for the point minimising the summed Euclidean distance to the rows of {@code x}. Each
+     * iteration makes sample-sized temporaries; the scope frees them, so only the result stays on x's manager.
+     */
     static NDArray geometricMedian(NDArray x, int iterations) {
-        NDArray y = x.mean(new int[]{0});
-        for (int i = 0; i < iterations; i++) {
-            NDArray w = x.sub(y).square().sum(new int[]{1}).sqrt().maximum(1e-8f).pow(-1);     // [n]
-            y = x.mul(w.expandDims(1)).sum(new int[]{0}).div(w.sum());
+        try (NDScope scope = new NDScope()) {
+            NDArray y = x.mean(new int[]{0});
+            for (int i = 0; i < iterations; i++) {
+                NDArray w = x.sub(y).square().sum(new int[]{1}).sqrt().maximum(1e-8f).pow(-1);     // [n]
+                y = x.mul(w.expandDims(1)).sum(new int[]{0}).div(w.sum());
+            }
+            NDScope.unregister(y);
+            return y;
         }
-        return y;
     }
 
     /** The parameters the optimizer updates. */

@@ -49,4 +49,26 @@ class EncodeFreesItsWorkTest {
             assertEquals(before, own.getManagedArrays().size(), a + ": arrays left on the dictionary's manager");
         }
     }
+
+    /**
+     * Setting up a fit keeps nothing sample-sized beyond the dictionary: the activation scales (squares, a transcoder's
+     * column copies) and b_dec's geometric median (50 Weiszfeld iterations, each with sample-sized temporaries) are freed.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void fitSetupLeavesOnlyTheDictionary(boolean transcoder) {
+        try (NDManager m = Runtime.newManager(Device.cpu())) {
+            SaeConfig cfg = SaeConfig.defaults(Architecture.TOPK, 16, 40, 4).withBDecInit("median").withNormalize(true);
+            if (transcoder) {
+                cfg = cfg.withTranscoderOut(8);
+            }
+            NDArray sample = m.randomNormal(new Shape(256, cfg.rowWidth()));
+            int before = m.getManagedArrays().size();
+            ActivationScale scale = ActivationScale.estimate(cfg, sample);
+            assertEquals(before, m.getManagedArrays().size(), "the scales' temporaries were freed");
+            SparseAutoencoder sae = SparseAutoencoder.init(cfg, m, sample);
+            assertEquals(before + sae.parameters().size(), m.getManagedArrays().size(), "only the dictionary's parameters were added");
+            assertEquals(true, scale.in() > 0);
+        }
+    }
 }
