@@ -16,6 +16,7 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** {@link Tensors#slice}: NDIndex's values, one libtorch slice, the right gradient; bad ranges refused. */
@@ -30,6 +31,7 @@ class TensorsSliceTest {
             assertEquals(new Shape(2, 3, 2), last.getShape());
             assertArrayEquals(x.get(new NDIndex(":, :, 1:3")).toFloatArray(), last.toFloatArray());
             assertEquals(new Shape(2, 0, 4), Tensors.slice(x, 1, 2, 2).getShape(), "an empty range is an empty view");
+            assertSame(x, Tensors.slice(x, 1, 0, 3), "the whole axis is x itself");
         }
     }
 
