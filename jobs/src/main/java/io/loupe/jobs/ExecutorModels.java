@@ -22,9 +22,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * predictor per task and exposes no hooks, so Loupe keeps its own cache). The device is the GPU Spark
  * assigned to the task ({@code spark.task.resource.gpu.amount}), else the {@code fallback} spec.
  *
- * <p>A model is pinned from {@link #get} until its task ends; beyond {@code spark.loupe.executor.models} (default
- * {@value #DEFAULT_HELD}) held, the least recently used unpinned ones are closed ({@link ModelPool}), so a series of
- * checkpoints does not pile up in an executor's memory.
+ * <p>A model is pinned from {@link #get} until its task ends; then, beyond {@code spark.loupe.executor.models}
+ * (default {@value #DEFAULT_HELD}: an unlearning-score task uses four at once) held, the least recently used unpinned
+ * ones are closed ({@link ModelPool}), so a series of checkpoints does not pile up in an executor's memory.
  */
 public final class ExecutorModels {
     /** A loaded model with its tokenizer (null when the model has no tokenizer.json). */
@@ -38,7 +38,7 @@ public final class ExecutorModels {
         }
     }
 
-    static final int DEFAULT_HELD = 2;
+    static final int DEFAULT_HELD = 4;
     private static volatile ModelPool<Loaded> pool;
     private static final Map<String, PromptTokenizer> TOKENIZERS = new ConcurrentHashMap<>();
 

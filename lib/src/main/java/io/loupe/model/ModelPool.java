@@ -8,12 +8,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 
 /**
- * Loaded models (or anything closeable) kept for reuse, by key, with at most {@code capacity} held: a user pins an
- * entry with {@link #acquire} and unpins it with {@link #release}; beyond capacity, the least recently used unpinned
+ * Loaded models (or anything closeable) kept for reuse, by key: a user pins an entry with {@link #acquire} and unpins
+ * it with {@link #release}; when a release leaves more than {@code capacity} held, the least recently used unpinned
  * entries are closed. A pinned entry is never closed, so while more than capacity are in use the pool holds them all.
  *
  * <p>Why: an executor that works through a checkpoint series (sparsity laws over Pythia's 154 steps, unlearning scores
  * over a method grid) would otherwise keep every model it ever loaded until it runs out of memory.
+ *
+ * <p>Evicting on release, not on acquire, keeps a task's shared models: an unlearning-score task uses its model with
+ * the reference, target and retrain models; evicting when the next task's model arrives would close one of the three
+ * shared ones (released longest ago) just before that task asks for it again.
  *
  * @param <V> the value; {@link AutoCloseable#close} frees it
  */
@@ -65,7 +69,6 @@ public final class ModelPool<V extends AutoCloseable> {
             }
             throw failed;
         }
-        closeUnpinnedBeyondCapacity();
         return e.value;
     }
 

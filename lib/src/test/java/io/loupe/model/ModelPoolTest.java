@@ -81,6 +81,36 @@ class ModelPoolTest {
         assertFalse(all.get(3).closed, "within capacity, the last one stays loaded for the next task");
     }
 
+    /**
+     * Unlearning-score tasks, each using its own model with the shared reference, target and retrain models, pinned
+     * together and released when the task ends (Spark runs completion listeners last-registered first): with room for
+     * four, the shared ones are loaded once and each task's own model is the one closed afterwards.
+     */
+    @Test
+    void sharedModelsSurviveTasksThatEachBringANewOne() throws IOException {
+        ModelPool<Held> pool = new ModelPool<>(4);
+        AtomicInteger loads = new AtomicInteger();
+        List<Held> own = new ArrayList<>();
+        for (int task = 0; task < 5; task++) {
+            List<String> keys = List.of("unlearned-" + task, "reference", "target", "retrain");
+            for (String k : keys) {
+                Held h = pool.acquire(k, () -> {
+                    loads.incrementAndGet();
+                    return new Held(k);
+                });
+                if (k.startsWith("unlearned")) {
+                    own.add(h);
+                }
+            }
+            for (int i = keys.size() - 1; i >= 0; i--) {
+                pool.release(keys.get(i));
+            }
+        }
+        assertEquals(5 + 3, loads.get(), "five unlearned models, and the three shared ones once");
+        assertEquals(4, pool.size());
+        assertTrue(own.subList(0, 4).stream().allMatch(h -> h.closed) && !own.get(4).closed);
+    }
+
     @Test
     void concurrentRequestsLoadOnce() throws Exception {
         ModelPool<Held> pool = new ModelPool<>(2);
