@@ -86,9 +86,8 @@ public final class ExecutorModels {
         TaskContext tc = TaskContext.get();
         if (tc != null) {
             tc.addTaskCompletionListener((TaskCompletionListener) done -> p.release(key));
-        } else {
-            p.release(key);   // outside a task (the driver): nothing to pin it to
         }
+        // Outside a task (the driver) nothing marks the end of its use, so it stays pinned: never closed under a caller.
         return loaded;
     }
 
