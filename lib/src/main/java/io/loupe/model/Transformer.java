@@ -361,12 +361,13 @@ public final class Transformer implements LanguageModel {
         NDList zs = new NDList();
         // q's blocks as views by split: under autograd their gradients are one concatenation (key prefixes overlap, so
         // k and v take slices).
-        NDList qBlocks = q.split(queryBlockEnds(queries), 2);
-        for (long a = 0, i = 0; a < queries; a += QUERY_BLOCK, i++) {
-            long e = Math.min(queries, a + QUERY_BLOCK), keys = past + e;
-            NDArray pattern = attentionPattern(qBlocks.get((int) i), Tensors.slice(k, 2, 0, keys),
+        long a = 0;
+        for (NDArray qBlock : q.split(queryBlockEnds(queries), 2)) {
+            long e = a + qBlock.getShape().get(2), keys = past + e;
+            NDArray pattern = attentionPattern(qBlock, Tensors.slice(k, 2, 0, keys),
                     Tensors.slice(Tensors.slice(mask, 2, a, e), 3, 0, keys));
             zs.add(pattern.matMul(Tensors.slice(v, 2, 0, keys)).transpose(0, 2, 1, 3));               // [B, e - a, H, dh]
+            a = e;
         }
         return zs.size() == 1 ? zs.singletonOrThrow() : NDArrays.concat(zs, 1);
     }
@@ -385,11 +386,11 @@ public final class Transformer implements LanguageModel {
         String b = "blocks." + l + ".";
         NDArray post;
         if (parts.gatedMlp()) {
-            // Two products over the stacked weight's halves, not one then a split: each output is contiguous, which
-            // the elementwise product reads faster, and MKL measured faster at these widths (dMlp vs 2·dMlp columns).
+            // Two products over the stacked weight's halves, not one product whose output is split: each output is
+            // contiguous, which the elementwise product reads faster, and MKL measured faster at these widths (dMlp vs
+            // 2·dMlp columns). The halves are split views, not slices: under autograd their gradients are then one
+            // concatenation, where each slice's backward would zero-fill and copy a whole stacked-weight-sized gradient.
             NDArray w = params.get(b + "mlp.in.weight"), bias = params.get(b + "mlp.in.bias");
-            // Views by split, not two slices: under autograd the halves' gradients are then one concatenation, where
-            // each slice's backward would zero-fill and copy into a whole stacked-weight-sized gradient.
             long[] halves = {cfg.dMlp()};
             NDList ws = w.split(halves, 0), bs = bias == null ? null : bias.split(halves, 0);
             post = Tensors.mulInto(parts.act().apply(linear(h, ws.get(0), bs == null ? null : bs.get(0))),
