@@ -2,6 +2,7 @@ package io.loupe.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
+import io.loupe.tensor.FusedKernels;
 import io.loupe.tensor.Tensors;
 
 import java.util.Arrays;
@@ -47,13 +48,13 @@ public enum MlpActivation {
                 + Arrays.stream(values()).flatMap(a -> Arrays.stream(a.names)).collect(Collectors.joining(", ")));
     }
 
-    /** Applies the activation elementwise. */
+    /** Applies the activation elementwise: SiLU and tanh-GELU in one libtorch kernel where {@link FusedKernels} can. */
     public NDArray apply(NDArray x) {
         return switch (this) {
-            case SILU -> Tensors.mulInto(Activation.sigmoid(x), x);
+            case SILU -> FusedKernels.available(x) ? FusedKernels.silu(x) : Tensors.mulInto(Activation.sigmoid(x), x);
             case RELU -> Activation.relu(x);
             case GELU -> Activation.gelu(x);   // libtorch's gelu, erf form
-            case GELU_TANH -> Tensors.times(x.mul(Tensors.times(Tensors.times(x.pow(Tensors.constant(x, 3)), 0.044715).add(x), SQRT_2_OVER_PI).tanh().add(1)), 0.5);
+            case GELU_TANH -> FusedKernels.available(x) ? FusedKernels.geluTanh(x) : Tensors.times(x.mul(Tensors.times(Tensors.times(x.pow(Tensors.constant(x, 3)), 0.044715).add(x), SQRT_2_OVER_PI).tanh().add(1)), 0.5);
         };
     }
 }
