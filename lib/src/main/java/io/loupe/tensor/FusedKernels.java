@@ -5,14 +5,17 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.pytorch.jni.LibUtils;
 import com.sun.jna.Function;
+import com.sun.jna.Library;
 import com.sun.jna.Memory;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
 
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -26,18 +29,23 @@ import java.util.function.Supplier;
  * tokens; one thread, 2026-12-03, ad hoc harness), so twelve layers spend 0.45 s less a pass. SiLU is two passes where
  * the kernel is one.
  *
- * <p>How, on the Itanium C++ ABI of 64-bit Linux: a DJL tensor handle is a heap {@code at::Tensor*}, which is what a
- * {@code const at::Tensor&} parameter receives. An {@code at::Tensor} result (a class with a destructor) is built by the
- * callee at a hidden first pointer argument: here a block from C++'s own {@code operator new}, so that DJL's
- * {@code delete} of the handle frees it as it frees its own. A {@code std::string_view} by value is its length and
- * pointer in two registers.
+ * <p>How, on the Itanium C++ ABI of Linux on x86-64: a DJL tensor handle is a heap {@code at::Tensor*}, which is what
+ * a {@code const at::Tensor&} parameter receives. An {@code at::Tensor} result (a class with a destructor) is built by
+ * the callee at a hidden pointer passed as the first argument: here a block from C++'s own {@code operator new}, so that
+ * DJL's {@code delete} of the handle frees it as it frees its own. A {@code std::string_view} by value is its length
+ * and pointer in two registers. (aarch64 passes the result's address in x8, not as an argument: left out.)
  *
- * <p>A C++ exception cannot cross JNA: it would end the process. So arguments are checked here first, and only CPU
- * tensors are taken: there the kernels can fail only when memory runs out, where the kernel's OOM killer ends the
- * process either way; on a GPU an out-of-memory error is routine and must reach Java as an exception (DJL's own
- * bindings catch it). Where the symbols are missing (another libtorch, another platform), for GPU tensors, under
+ * <p>A C++ exception cannot cross JNA: it would end the process. So only dense floating-point CPU tensors are taken,
+ * for which the kernels have no argument error to throw. What remains is a failed allocation of the result (the
+ * input's size): under Linux's default overcommit that is the OOM killer's business either way, but with
+ * {@code vm.overcommit_memory=2} or {@code ulimit -v} DJL's path would raise an exception where this one ends the
+ * process; {@code -Dloupe.fused=off} is the way out there. On a GPU an out-of-memory error is routine and must reach
+ * Java as an exception (DJL's own bindings catch it), so GPU tensors take the composite form.
+ *
+ * <p>Where the symbols are missing (another libtorch, another platform), for GPU tensors, under
  * {@code -Dloupe.fused=off} or inside {@link #unfused}, {@link #available} is false and callers use their composite
- * form, which gives the same values to float rounding (FusedKernelsTest).
+ * form, which gives the same values to float rounding (FusedKernelsTest; in float16 and bfloat16 the kernel rounds once
+ * where the composite rounds after each step, so they differ by a few units in the last place).
  */
 public final class FusedKernels {
     private static final String SILU = "_ZN2at4_ops4silu4callERKNS_6TensorE";
@@ -46,12 +54,17 @@ public final class FusedKernels {
     private static final String OPERATOR_NEW = "_Znwm";
     /** {@code sizeof(at::Tensor)}: one intrusive pointer to the TensorImpl. */
     private static final long TENSOR_BYTES = 8;
+    /** dlopen's flags (glibc): resolve lazily; only return a library already loaded. */
+    private static final int RTLD_LAZY = 1, RTLD_NOLOAD = 4;
+    /** libtorch's {@code Layout::Strided}: a dense tensor (not sparse, not MKL-DNN). */
+    private static final int STRIDED = 0;
     private static final Set<DataType> FLOATS = Set.of(DataType.FLOAT32, DataType.FLOAT64, DataType.FLOAT16, DataType.BFLOAT16);
 
     private static final Kernels KERNELS = load();
     private static final ThreadLocal<Boolean> OFF_HERE = ThreadLocal.withInitial(() -> false);
     /** gelu's {@code approximate} argument, kept for the process's life. */
-    private static final Memory TANH = ascii("tanh");
+    private static final String APPROXIMATE = "tanh";
+    private static final Memory TANH = ascii(APPROXIMATE);
 
     private FusedKernels() {
     }
@@ -64,22 +77,29 @@ public final class FusedKernels {
         if ("off".equals(System.getProperty("loupe.fused"))) {
             return new Kernels(null, null, null, "-Dloupe.fused=off");
         }
-        if (!Platform.isLinux() || !Platform.is64Bit()) {
-            return new Kernels(null, null, null, "not 64-bit Linux");
+        if (!Platform.isLinux() || !"x86-64".equals(Platform.ARCH)) {
+            return new Kernels(null, null, null, "not Linux on x86-64");
         }
         try {
             io.loupe.model.Runtime.engine();
-            NativeLibrary torch = NativeLibrary.getInstance(Path.of(LibUtils.getLibtorchPath(), "libtorch_cpu.so").toString());
+            // RTLD_NOLOAD: attach to the libtorch DJL loaded, never load a second one (nor widen its symbols' scope).
+            NativeLibrary torch = NativeLibrary.getInstance(Path.of(LibUtils.getLibtorchPath(), "libtorch_cpu.so").toString(),
+                    Map.of(Library.OPTION_OPEN_FLAGS, RTLD_LAZY | RTLD_NOLOAD));
+            // operator new is libstdc++'s: dlsym on a library's handle searches its dependencies too.
             return new Kernels(torch.getFunction(SILU), torch.getFunction(GELU), torch.getFunction(OPERATOR_NEW), null);
         } catch (UnsatisfiedLinkError | RuntimeException e) {
             return new Kernels(null, null, null, "libtorch's operator entry points not found (" + e.getMessage() + ")");
         }
     }
 
-    /** Whether the kernels can take {@code x}: bound, not switched off on this thread, and x a floating-point CPU tensor. */
+    /**
+     * Whether the kernels can take {@code x}: bound, not switched off on this thread, and x a dense (strided)
+     * floating-point CPU tensor, for which the kernels have no argument error to throw.
+     */
     public static boolean available(NDArray x) {
-        return KERNELS.whyNot() == null && !OFF_HERE.get() && x instanceof PtNDArray && Device.Type.CPU.equals(x.getDevice().getDeviceType())
-                && FLOATS.contains(x.getDataType());
+        return KERNELS.whyNot() == null && !OFF_HERE.get() && x instanceof PtNDArray pt
+                && Device.Type.CPU.equals(x.getDevice().getDeviceType()) && FLOATS.contains(x.getDataType())
+                && JniUtils.getLayout(pt) == STRIDED;
     }
 
     /** Why the kernels are not bound at all, or null when they are. */
@@ -88,8 +108,8 @@ public final class FusedKernels {
     }
 
     /**
-     * Runs {@code work} with the kernels switched off on this thread, so callers take their composite forms: to compare
-     * the two, or to rule the kernels out when a result looks wrong.
+     * Runs {@code work} with the kernels switched off on this thread (not on threads it starts), so callers take their
+     * composite forms: to compare the two, or to rule the kernels out when a result looks wrong.
      */
     public static <T> T unfused(Supplier<T> work) {
         boolean before = OFF_HERE.get();
@@ -101,14 +121,22 @@ public final class FusedKernels {
         }
     }
 
-    /** {@code x · sigmoid(x)} in one kernel (libtorch's {@code silu}), on x's manager; x as {@link #available} requires. */
+    /**
+     * {@code x · sigmoid(x)} in one kernel (libtorch's {@code silu}), on x's manager.
+     *
+     * @throws IllegalArgumentException where {@link #available} is false for x
+     */
     public static NDArray silu(NDArray x) {
         return call(x, KERNELS.silu(), handle(x));
     }
 
-    /** {@code 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³)))} in one kernel (libtorch's {@code gelu(x, approximate="tanh")}). */
+    /**
+     * {@code 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³)))} in one kernel (libtorch's {@code gelu(x, approximate="tanh")}).
+     *
+     * @throws IllegalArgumentException where {@link #available} is false for x
+     */
     public static NDArray geluTanh(NDArray x) {
-        return call(x, KERNELS.gelu(), handle(x), 4L, TANH);
+        return call(x, KERNELS.gelu(), handle(x), (long) APPROXIMATE.length(), TANH);
     }
 
     /** Invokes an entry point whose result is an {@code at::Tensor}, and wraps it as a DJL tensor on x's manager. */
@@ -122,7 +150,13 @@ public final class FusedKernels {
         all[0] = result;
         System.arraycopy(args, 0, all, 1, args.length);
         kernel.invokeVoid(all);
-        return new PtNDArray((PtNDManager) x.getManager(), Pointer.nativeValue(result));
+        long handle = Pointer.nativeValue(result);
+        try {
+            return new PtNDArray((PtNDManager) x.getManager(), handle);
+        } catch (RuntimeException e) {   // a closed or capped manager: free the result, which nothing else owns
+            JniUtils.deleteNDArray(handle);
+            throw e;
+        }
     }
 
     private static Pointer handle(NDArray x) {
