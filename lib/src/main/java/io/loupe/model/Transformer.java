@@ -249,9 +249,13 @@ public final class Transformer implements LanguageModel {
         }
         try (NDScope head = new NDScope()) {
             NDArray h = norm("final_norm", x);
+            double cap = parts.finalSoftcap();
+            if (cap > 0) {
+                h = Tensors.over(h, cap);   // the soft-cap's division, on [B, T, D] rather than the logits' [B, T, V]
+            }
             NDArray logits = Linear.linear(h, params.getOrDefault("unembed.weight", params.get("embed.weight"))).singletonOrThrow();
-            if (parts.finalSoftcap() > 0) {
-                logits = softcap(logits, parts.finalSoftcap());
+            if (cap > 0) {
+                logits = capped(logits, cap);
             }
             NDScope.unregister(logits);
             return logits;
@@ -326,7 +330,8 @@ public final class Transformer implements LanguageModel {
             k = all[0];
             v = all[1];
         }
-        double scale = parts.attnScale() / (parts.attnScaleByLayer() ? l + 1 : 1);
+        // A soft-cap's division by the cap is folded into q's scale: the scores come out as s / cap (see attentionPattern).
+        double scale = parts.attnScale() / (parts.attnScaleByLayer() ? l + 1 : 1) / (parts.attnSoftcap() > 0 ? parts.attnSoftcap() : 1);
         // Scale q (T·dh values) rather than the scores (T·T): fewer values to touch forward and backward. In place when
         // grad mode is off: q is the rotation's output or a copy, or (one head or one position) a slice of qkv nothing else reads.
         q = Tensors.mulInto(q, Tensors.constant(q, scale));
@@ -339,11 +344,14 @@ public final class Transformer implements LanguageModel {
         return linear(z.reshape(bsz, seq, qWidth), b + "attn.out");
     }
 
-    /** {@code softmax(cap(q k^T) + mask)}: q already scaled, {@code [B, H, Tq, dh]}; keys {@code [B, H, Tk, dh]}; mask {@code [B, 1, Tq, Tk]}. */
+    /**
+     * {@code softmax(cap(q k^T) + mask)}: q already scaled (and, with a soft-cap, divided by the cap), {@code [B, H, Tq, dh]};
+     * keys {@code [B, H, Tk, dh]}; mask {@code [B, 1, Tq, Tk]}.
+     */
     private NDArray attentionPattern(NDArray q, NDArray k, NDArray mask) {
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
         if (parts.attnSoftcap() > 0) {
-            scores = softcap(scores, parts.attnSoftcap());
+            scores = capped(scores, parts.attnSoftcap());
         }
         return Tensors.addInto(scores, mask).softmax(-1);
     }
@@ -446,8 +454,12 @@ public final class Transformer implements LanguageModel {
         return r == dh ? rotated : rotated.concat(Tensors.slice(x, 3, r, dh), 3);
     }
 
-    private static NDArray softcap(NDArray x, double cap) {
-        return Tensors.times(Tensors.over(x, cap).tanh(), cap);
+    /**
+     * A soft-cap {@code cap · tanh(s / cap)} given {@code s / cap} (the division folded into what produced it), written
+     * over that fresh tensor when grad mode is off.
+     */
+    private static NDArray capped(NDArray sOverCap, double cap) {
+        return Tensors.mulInto(Tensors.tanhInto(sOverCap), Tensors.constant(sOverCap, cap));
     }
 
     /** Repeats each key/value head for the query heads of its group: {@code [B, kv, T, dh] -> [B, H, T, dh]}. */

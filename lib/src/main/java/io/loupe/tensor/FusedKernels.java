@@ -20,14 +20,15 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * libtorch's one-kernel activations that DJL's JNI does not bind, {@code silu} and tanh-{@code gelu}, called at their
- * dispatcher entry points ({@code at::_ops::<op>::call}, the functions {@code torch.nn.functional} reaches) through JNA.
+ * libtorch's kernels that DJL's JNI does not bind: the one-kernel activations {@code silu} and tanh-{@code gelu}, and
+ * {@code tanh_} (in place), called at their dispatcher entry points ({@code at::_ops::<op>::call}, the functions {@code torch.nn.functional} reaches) through JNA.
  * They run under autograd like any op, with libtorch's fused backward.
  *
  * <p>Why: a composite form reads and writes the whole tensor once per elementwise op. tanh-GELU (GPT-2, Gemma) is
  * eight of them: 47 ms against the kernel's 10 ms on a {@code [2048, 3072]} MLP activation (GPT-2 small, 8 × 256
  * tokens; one thread, 2026-12-03, ad hoc harness), so twelve layers spend 0.45 s less a pass. SiLU is two passes where
- * the kernel is one.
+ * the kernel is one. Gemma-2's soft-caps take tanh over every attention score and every logit: in place, with grad mode
+ * off, that is no new tensor, where a new {@code [B, T, vocab]} one is hundreds of MB to fault in.
  *
  * <p>How, on the Itanium C++ ABI of Linux on x86-64: a DJL tensor handle is a heap {@code at::Tensor*}, which is what
  * a {@code const at::Tensor&} parameter receives. An {@code at::Tensor} result (a class with a destructor) is built by
@@ -50,6 +51,8 @@ import java.util.function.Supplier;
 public final class FusedKernels {
     private static final String SILU = "_ZN2at4_ops4silu4callERKNS_6TensorE";
     private static final String GELU = "_ZN2at4_ops4gelu4callERKNS_6TensorESt17basic_string_viewIcSt11char_traitsIcEE";
+    /** {@code at::_ops::tanh_::call(at::Tensor&)}: returns its argument (a reference, so no result slot). */
+    private static final String TANH_IN_PLACE = "_ZN2at4_ops5tanh_4callERNS_6TensorE";
     /** {@code operator new(size_t)}: the allocator DJL's {@code delete} of a tensor handle pairs with. */
     private static final String OPERATOR_NEW = "_Znwm";
     /** {@code sizeof(at::Tensor)}: one intrusive pointer to the TensorImpl. */
@@ -70,15 +73,15 @@ public final class FusedKernels {
     }
 
     /** The bound entry points, or why there are none. */
-    private record Kernels(Function silu, Function gelu, Function operatorNew, String whyNot) {
+    private record Kernels(Function silu, Function gelu, Function tanhInPlace, Function operatorNew, String whyNot) {
     }
 
     private static Kernels load() {
         if ("off".equals(System.getProperty("loupe.fused"))) {
-            return new Kernels(null, null, null, "-Dloupe.fused=off");
+            return new Kernels(null, null, null, null, "-Dloupe.fused=off");
         }
         if (!Platform.isLinux() || !"x86-64".equals(Platform.ARCH)) {
-            return new Kernels(null, null, null, "not Linux on x86-64");
+            return new Kernels(null, null, null, null, "not Linux on x86-64");
         }
         try {
             io.loupe.model.Runtime.engine();
@@ -86,9 +89,10 @@ public final class FusedKernels {
             NativeLibrary torch = NativeLibrary.getInstance(Path.of(LibUtils.getLibtorchPath(), "libtorch_cpu.so").toString(),
                     Map.of(Library.OPTION_OPEN_FLAGS, RTLD_LAZY | RTLD_NOLOAD));
             // operator new is libstdc++'s: dlsym on a library's handle searches its dependencies too.
-            return new Kernels(torch.getFunction(SILU), torch.getFunction(GELU), torch.getFunction(OPERATOR_NEW), null);
+            return new Kernels(torch.getFunction(SILU), torch.getFunction(GELU), torch.getFunction(TANH_IN_PLACE),
+                    torch.getFunction(OPERATOR_NEW), null);
         } catch (UnsatisfiedLinkError | RuntimeException e) {
-            return new Kernels(null, null, null, "libtorch's operator entry points not found (" + e.getMessage() + ")");
+            return new Kernels(null, null, null, null, "libtorch's operator entry points not found (" + e.getMessage() + ")");
         }
     }
 
@@ -137,6 +141,23 @@ public final class FusedKernels {
      */
     public static NDArray geluTanh(NDArray x) {
         return call(x, KERNELS.gelu(), handle(x), (long) APPROXIMATE.length(), TANH);
+    }
+
+    /**
+     * {@code tanh} written over {@code x} (libtorch's {@code tanh_}), which DJL has no form of: no new tensor, so no
+     * fresh memory to fault in. Only with grad mode off on this thread: under autograd an in-place op can overwrite
+     * what a backward pass needs, and libtorch's refusal would be a C++ exception.
+     *
+     * @return x
+     * @throws IllegalArgumentException where {@link #available} is false for x, or grad mode is on
+     */
+    public static NDArray tanhInPlace(NDArray x) {
+        if (!available(x) || JniUtils.isGradMode()) {
+            throw new IllegalArgumentException("in-place tanh needs a dense floating-point CPU tensor with grad mode off"
+                    + (KERNELS.whyNot() == null ? "" : " (" + KERNELS.whyNot() + ")"));
+        }
+        KERNELS.tanhInPlace().invokePointer(new Object[]{handle(x)});
+        return x;
     }
 
     /** Invokes an entry point whose result is an {@code at::Tensor}, and wraps it as a DJL tensor on x's manager. */

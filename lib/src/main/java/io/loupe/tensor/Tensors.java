@@ -70,6 +70,11 @@ public final class Tensors {
         return inPlaceSafe(fresh, other) ? fresh.addi(other) : fresh.add(other);
     }
 
+    /** {@code tanh(fresh)}, written into {@code fresh} when that is safe (see {@link #mulInto}; {@link FusedKernels#tanhInPlace}). */
+    public static NDArray tanhInto(NDArray fresh) {
+        return !JniUtils.isGradMode() && FusedKernels.available(fresh) ? FusedKernels.tanhInPlace(fresh) : fresh.tanh();
+    }
+
     private static boolean inPlaceSafe(NDArray fresh, NDArray other) {
         return fresh.getDataType() == other.getDataType() && broadcastsTo(other.getShape(), fresh.getShape())
                 && !JniUtils.isGradMode();

@@ -14,6 +14,8 @@ import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,6 +46,35 @@ class FusedKernelsTest {
         try (NDManager m = Runtime.newManager(Device.cpu())) {
             assertClose(formula(x -> 0.5 * x * (1 + Math.tanh(c * (x + 0.044715 * x * x * x)))), FusedKernels.geluTanh(m.create(XS)).toFloatArray(), 1e-6);
             assertEquals(0.841192, FusedKernels.geluTanh(m.create(new float[]{1f})).getFloat(0), 1e-6);
+        }
+    }
+
+    /** tanh written over x with grad mode off (hand-checked: tanh(1) = 0.761594); refused under a gradient collector. */
+    @Test
+    void tanhInPlaceOverwritesOnlyWithGradModeOff() {
+        try (NDManager m = Runtime.newManager(Device.cpu())) {
+            NDArray x = m.create(XS);
+            float[] want = formula(Math::tanh);
+            synchronized (Runtime.AUTOGRAD) {
+                boolean before = ai.djl.pytorch.jni.JniUtils.isGradMode();
+                ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+                try {
+                    assertSame(x, FusedKernels.tanhInPlace(x));
+                    NDArray fresh = m.zeros(new Shape(3));
+                    assertSame(fresh, Tensors.tanhInto(fresh), "with grad mode off tanhInto writes in place");
+                } finally {
+                    ai.djl.pytorch.jni.JniUtils.setGradMode(before);
+                }
+                assertClose(want, x.toFloatArray(), 1e-7);
+                assertEquals(0.761594, m.create(new float[]{1f}).tanh().getFloat(0), 1e-6);
+                try (GradientCollector gc = Runtime.engine().newGradientCollector()) {
+                    NDArray y = m.create(XS);
+                    assertThrows(IllegalArgumentException.class, () -> FusedKernels.tanhInPlace(y));
+                    NDArray t = Tensors.tanhInto(y);
+                    assertNotSame(y, t, "under autograd tanhInto makes a new tensor");
+                    assertClose(want, t.toFloatArray(), 1e-7);
+                }
+            }
         }
     }
 
