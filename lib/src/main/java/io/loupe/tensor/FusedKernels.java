@@ -21,8 +21,9 @@ import java.util.function.Supplier;
 
 /**
  * libtorch's kernels that DJL's JNI does not bind: the one-kernel activations {@code silu} and tanh-{@code gelu}, and
- * {@code tanh_} (in place), called at their dispatcher entry points ({@code at::_ops::<op>::call}, the functions {@code torch.nn.functional} reaches) through JNA.
- * They run under autograd like any op, with libtorch's fused backward.
+ * {@code tanh_} (in place), called at their dispatcher entry points ({@code at::_ops::<op>::call}, the functions
+ * {@code torch.nn.functional} reaches) through JNA. The activations run under autograd like any op, with libtorch's
+ * fused backward.
  *
  * <p>Why: a composite form reads and writes the whole tensor once per elementwise op. tanh-GELU (GPT-2, Gemma) is
  * eight of them: 47 ms against the kernel's 10 ms on a {@code [2048, 3072]} MLP activation (GPT-2 small, 8 × 256
