@@ -7,6 +7,7 @@ import io.loupe.model.LanguageModel;
 import io.loupe.model.ModelLoader;
 import io.loupe.model.NativeMemory;
 import io.loupe.model.Runtime;
+import io.loupe.tensor.MklDispatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -19,6 +20,16 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; see each subcommand.",
         subcommands = {BenchCommand.Forward.class, BenchCollect.class, BenchFit.class, BenchTrain.class, BenchCircuits.class, BenchUnlearning.class, BenchGpu.class})
 final class BenchCommand implements Runnable {
+    /**
+     * What every figure depends on, printed before any: the malloc settings ({@link NativeMemory}) and the kernels MKL
+     * runs ({@link MklDispatch}; its branch as MKL reports it).
+     */
+    static void announceNativeSettings() {
+        Console.info("bench: " + NativeMemory.tune());
+        Runtime.engine();
+        Console.info("bench: " + MklDispatch.enable() + "; MKL dispatch branch " + MklDispatch.branch());
+    }
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -72,7 +83,7 @@ final class BenchCommand implements Runnable {
             if (profile != null && java.nio.file.Files.exists(profile) && !java.nio.file.Files.isDirectory(profile)) {
                 throw new IllegalArgumentException("--profile must name a directory; " + profile + " is a file");
             }
-            Console.info("bench: " + NativeMemory.tune());
+            announceNativeSettings();
             List<Row> results = new ArrayList<>();
             double ceiling = ceiling();
             Path shared = Workspace.sharedOrNull();

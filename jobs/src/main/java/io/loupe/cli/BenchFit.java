@@ -35,6 +35,7 @@ final class BenchFit implements Callable<Integer> {
     @Override
     public Integer call() {
         int dIn = 512, k = 32, batch = 4096;
+        BenchCommand.announceNativeSettings();
         try (NDManager m = Runtime.newManager(Device.cpu())) {
             double ceiling = ForwardBenchmark.matmulGflops(m, 2048, ForwardBenchmark.CEILING_REPEATS);
             double encoderAlone = encoderTokensPerSecond(m, batch, dIn, dSae);

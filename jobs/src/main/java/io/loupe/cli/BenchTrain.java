@@ -19,6 +19,7 @@ final class BenchTrain implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        BenchCommand.announceNativeSettings();
         double ceiling;
         try (var m = Runtime.newManager(ai.djl.Device.cpu())) {
             ceiling = ForwardBenchmark.matmulGflops(m, 2048, ForwardBenchmark.CEILING_REPEATS);

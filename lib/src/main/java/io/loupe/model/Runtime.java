@@ -3,6 +3,7 @@ package io.loupe.model;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import io.loupe.tensor.MklDispatch;
 
 /**
  * The DJL PyTorch engine, started offline: libtorch and its JNI come from the jars on the classpath
@@ -19,14 +20,16 @@ public final class Runtime {
     }
 
     /**
-     * The PyTorch engine; sets DJL's offline switch first unless the caller already set it, and keeps freed tensor
-     * memory in the process ({@link NativeMemory}).
+     * The PyTorch engine; sets DJL's offline switch first unless the caller already set it, keeps freed tensor memory
+     * in the process ({@link NativeMemory}) and, before libtorch loads, lets MKL choose its kernels by the CPU's features
+     * ({@link MklDispatch}).
      */
     public static synchronized Engine engine() {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
         NativeMemory.tune();
+        MklDispatch.enable();
         try {
             return Engine.getEngine("PyTorch");
         } catch (RuntimeException e) {

@@ -1,0 +1,105 @@
+package io.loupe.tensor;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.sun.jna.NativeLibrary;
+import io.loupe.model.Runtime;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MklDispatchTest {
+    private static final String ZEN5 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse avx2 fma avx512f avx512bw avx512vl\n";
+    private static final String ZEN3 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse avx2 fma\n";
+    private static final String INTEL = "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu avx2 avx512f\n";
+
+    @Test
+    void appliesOnlyToAmdWithAvx512AndHonoursTheOptOut() {
+        assertNull(MklDispatch.reasonToSkip(null, true, ZEN5));
+        assertNull(MklDispatch.reasonToSkip("features", true, ZEN5));
+        assertEquals("-Dloupe.mkl=stock", MklDispatch.reasonToSkip("stock", true, ZEN5));
+        assertEquals("not Linux on x86-64", MklDispatch.reasonToSkip(null, false, ZEN5));
+        assertTrue(MklDispatch.reasonToSkip(null, true, ZEN3).contains("without AVX-512"));
+        assertTrue(MklDispatch.reasonToSkip(null, true, INTEL).contains("an Intel CPU"));
+        assertTrue(MklDispatch.reasonToSkip(null, true, "vendor_id : HygonGenuine\nflags : avx512f\n").contains("HygonGenuine"));
+        assertTrue(MklDispatch.reasonToSkip(null, true, "").contains("unknown"));
+        // avx512f must be a whole flag, not a prefix of another one
+        assertTrue(MklDispatch.reasonToSkip(null, true, "vendor_id : AuthenticAMD\nflags : avx512fx\n").contains("without AVX-512"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MklDispatch.reasonToSkip("on", true, ZEN5));
+        assertTrue(e.getMessage().contains("'features' (the default) or 'stock'"), e.getMessage());
+    }
+
+    /**
+     * On a host where the shim applies (an AMD CPU with AVX-512, as this project's CI host), the engine loads it and MKL
+     * leaves the branch it gives non-Intel CPUs (0 there without the shim). Elsewhere it says why it did not apply.
+     */
+    @Test
+    void theEngineLoadsTheShimWhereItApplies() throws IOException {
+        Runtime.engine();
+        String host = MklDispatch.reasonToSkip(System.getProperty("loupe.mkl"),
+                com.sun.jna.Platform.isLinux() && "x86-64".equals(com.sun.jna.Platform.ARCH), cpuInfo());
+        String outcome = MklDispatch.enable();
+        boolean bundled = MklDispatch.class.getClassLoader().getResource("linux-x86-64/lib" + MklDispatch.SHIM + ".so") != null;
+        if (host != null) {
+            assertTrue(!MklDispatch.applied() && outcome.contains(host), outcome);
+            return;
+        }
+        if (!bundled) {
+            System.err.println("MklDispatchTest: this host would take the shim, but the build has none (gcc missing?): " + outcome);
+            assertTrue(!MklDispatch.applied() && outcome.contains("shim not loaded"), outcome);
+            return;
+        }
+        assertTrue(MklDispatch.applied(), outcome);
+        assertEquals(1, NativeLibrary.getProcess().getFunction("mkl_serv_intel_cpu_true").invokeInt(new Object[0]),
+                "the global scope resolves MKL's vendor question to the shim");
+        assertTrue(MklDispatch.branch() > 0, "MKL's dispatch branch " + MklDispatch.branch());
+    }
+
+    /** The products MKL computes on whichever path it took, against double-precision sums, at sizes with ragged edges. */
+    @Test
+    void productsMatchDoublePrecisionSums() {
+        Random rnd = new Random(7);
+        int[][] shapes = {{300, 517, 129}, {1, 64, 33}, {65, 1, 7}, {257, 768, 50}};
+        try (NDManager m = Runtime.newManager(ai.djl.Device.cpu())) {
+            for (int[] s : shapes) {
+                int n = s[0], k = s[1], p = s[2];
+                float[] a = new float[n * k], b = new float[k * p];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = (float) rnd.nextGaussian();
+                }
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (float) rnd.nextGaussian();
+                }
+                NDArray c = m.create(a, new Shape(n, k)).matMul(m.create(b, new Shape(k, p)));
+                float[] got = c.toFloatArray();
+                double worst = 0;
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < p; j++) {
+                        double sum = 0, scale = 0;
+                        for (int t = 0; t < k; t++) {
+                            sum += (double) a[i * k + t] * b[t * p + j];
+                            scale += Math.abs((double) a[i * k + t] * b[t * p + j]);
+                        }
+                        worst = Math.max(worst, Math.abs(got[i * p + j] - sum) / Math.max(scale, 1e-30));
+                    }
+                }
+                // fp32 accumulation over k terms: a few ulps of the sum of magnitudes
+                assertTrue(worst < 1e-5, n + "x" + k + "x" + p + ": relative error " + worst);
+            }
+        }
+    }
+
+    private static String cpuInfo() throws IOException {
+        Path p = Path.of("/proc/cpuinfo");
+        return Files.exists(p) ? Files.readString(p) : "";
+    }
+}
