@@ -22,12 +22,12 @@ import java.util.concurrent.Callable;
 final class BenchCommand implements Runnable {
     /**
      * What every figure depends on, printed before any: the malloc settings ({@link NativeMemory}) and the kernels MKL
-     * runs ({@link MklDispatch}; its branch as MKL reports it).
+     * runs ({@link MklDispatch}, with the branch MKL reports).
      */
     static void announceNativeSettings() {
         Console.info("bench: " + NativeMemory.tune());
         Runtime.engine();
-        Console.info("bench: " + MklDispatch.enable() + "; MKL dispatch branch " + MklDispatch.branch());
+        Console.info("bench: " + MklDispatch.report());
     }
 
     @picocli.CommandLine.Spec
