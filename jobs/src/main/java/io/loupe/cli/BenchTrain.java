@@ -19,6 +19,9 @@ final class BenchTrain implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (steps < 1) {
+            throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
+        }
         BenchCommand.announceNativeSettings();
         double ceiling;
         try (var m = Runtime.newManager(ai.djl.Device.cpu())) {

@@ -57,7 +57,7 @@ public final class Loupe implements Runnable {
             if (e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof java.io.IOException) {
                 // An I/O exception's message is often just a path: say what happened to it.
                 String what = e instanceof java.io.IOException ? e.getClass().getSimpleName() + ": " : "";
-                cmd.getErr().println("loupe " + cmd.getCommandName() + ": error: " + what + e.getMessage());
+                cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": error: " + what + e.getMessage());
                 return 2;
             }
             if (e instanceof org.apache.spark.SparkException) {
@@ -66,10 +66,10 @@ public final class Loupe implements Runnable {
                     root = root.getCause();
                 }
                 if (root instanceof IllegalArgumentException) {   // bad input found inside a task: the user's to fix
-                    cmd.getErr().println("loupe " + cmd.getCommandName() + ": error: " + root.getMessage());
+                    cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": error: " + root.getMessage());
                     return 2;
                 }
-                cmd.getErr().println("loupe " + cmd.getCommandName() + ": Spark job failed: " + root + " (the log above has the details)");
+                cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": Spark job failed: " + root + " (the log above has the details)");
                 return 1;
             }
             throw e;

@@ -42,7 +42,15 @@ public final class TrainBenchmark {
         return ModelConfig.llama("LlamaForCausalLM", 512, 1376, 8, 8, 8, 64, 512, 1e-5, 10000, false, false, 1, 2, MlpActivation.SILU);
     }
 
+    /**
+     * {@code steps} timed steps after {@code warmup} untimed ones: the clock starts when the last warm-up step ends, so
+     * at least one is needed.
+     */
     public static Result run(ModelConfig c, int batch, int seq, int warmup, int steps) {
+        if (warmup < 1 || steps < 1) {
+            throw new IllegalArgumentException("need warmup >= 1 (timing starts when the last warm-up step ends) and steps >= 1, got "
+                    + warmup + " and " + steps);
+        }
         Random rnd = new Random(0);
         List<TrainSequence> seqs = new ArrayList<>();
         for (int i = 0; i < 4 * batch; i++) {
