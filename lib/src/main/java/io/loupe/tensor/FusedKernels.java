@@ -6,16 +6,11 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.pytorch.jni.LibUtils;
 import com.sun.jna.Function;
-import com.sun.jna.Library;
 import com.sun.jna.Memory;
 import com.sun.jna.NativeLibrary;
-import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
 
-import java.nio.file.Path;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -58,8 +53,6 @@ public final class FusedKernels {
     private static final String OPERATOR_NEW = "_Znwm";
     /** {@code sizeof(at::Tensor)}: one intrusive pointer to the TensorImpl. */
     private static final long TENSOR_BYTES = 8;
-    /** dlopen's flags (glibc): resolve lazily; only return a library already loaded. */
-    private static final int RTLD_LAZY = 1, RTLD_NOLOAD = 4;
     /** libtorch's {@code Layout::Strided}: a dense tensor (not sparse, not MKL-DNN). */
     private static final int STRIDED = 0;
     private static final Set<DataType> FLOATS = Set.of(DataType.FLOAT32, DataType.FLOAT64, DataType.FLOAT16, DataType.BFLOAT16);
@@ -81,14 +74,12 @@ public final class FusedKernels {
         if ("off".equals(System.getProperty("loupe.fused"))) {
             return new Kernels(null, null, null, null, "-Dloupe.fused=off");
         }
-        if (!Platform.isLinux() || !"x86-64".equals(Platform.ARCH)) {
+        if (!LoadedLibtorch.LINUX_X86_64) {
             return new Kernels(null, null, null, null, "not Linux on x86-64");
         }
         try {
             io.loupe.model.Runtime.engine();
-            // RTLD_NOLOAD: attach to the libtorch DJL loaded, never load a second one (nor widen its symbols' scope).
-            NativeLibrary torch = NativeLibrary.getInstance(Path.of(LibUtils.getLibtorchPath(), "libtorch_cpu.so").toString(),
-                    Map.of(Library.OPTION_OPEN_FLAGS, RTLD_LAZY | RTLD_NOLOAD));
+            NativeLibrary torch = LoadedLibtorch.cpu();
             // operator new is libstdc++'s: dlsym on a library's handle searches its dependencies too.
             return new Kernels(torch.getFunction(SILU), torch.getFunction(GELU), torch.getFunction(TANH_IN_PLACE),
                     torch.getFunction(OPERATOR_NEW), null);

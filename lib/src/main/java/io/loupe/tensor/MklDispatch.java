@@ -1,10 +1,8 @@
 package io.loupe.tensor;
 
-import ai.djl.pytorch.jni.LibUtils;
 import com.sun.jna.Function;
 import com.sun.jna.Library;
 import com.sun.jna.NativeLibrary;
-import com.sun.jna.Platform;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -40,7 +38,7 @@ public final class MklDispatch {
     /** The shim's library name: {@code linux-x86-64/libloupe_mkl_cpu.so} on the classpath (JNA's layout). */
     static final String SHIM = "loupe_mkl_cpu";
     /** dlopen flags: bind now, and put the shim's symbol in the global scope that libtorch's lookups search first. */
-    private static final int RTLD_NOW = 2, RTLD_GLOBAL = 0x100, RTLD_LAZY = 1, RTLD_NOLOAD = 4;
+    private static final int RTLD_NOW = 2, RTLD_GLOBAL = 0x100;
     /**
      * MKL's dispatch branches ({@code mkl_serv_cpu_detect}, read from MKL 2024.0's dispatcher): 0 when the vendor check
      * fails, 5 AVX2 (15 with AVX-VNNI), 7 AVX-512, 9 and above AVX-512 with VNNI, BF16, FP16 or AMX.
@@ -64,7 +62,7 @@ public final class MklDispatch {
      */
     public static synchronized String enable() {
         if (outcome == null) {
-            String skip = reasonToSkip(System.getProperty("loupe.mkl"), Platform.isLinux() && "x86-64".equals(Platform.ARCH), cpuInfo());
+            String skip = reasonToSkip(System.getProperty("loupe.mkl"), LoadedLibtorch.LINUX_X86_64, cpuInfo());
             outcome = skip != null ? "MKL: its own kernel choice kept: " + skip : load();
         }
         return outcome;
@@ -168,14 +166,11 @@ public final class MklDispatch {
      * internal one, so another MKL may lack it (-1).
      */
     public static int branch() {
-        if (!Platform.isLinux() || !"x86-64".equals(Platform.ARCH)) {
+        if (!LoadedLibtorch.LINUX_X86_64) {
             return -1;
         }
         try {
-            // RTLD_NOLOAD: the libtorch DJL loaded, never a second one.
-            NativeLibrary torch = NativeLibrary.getInstance(Path.of(LibUtils.getLibtorchPath(), "libtorch_cpu.so").toString(),
-                    Map.of(Library.OPTION_OPEN_FLAGS, RTLD_LAZY | RTLD_NOLOAD));
-            Function detect = torch.getFunction("mkl_serv_cpu_detect");
+            Function detect = LoadedLibtorch.cpu().getFunction("mkl_serv_cpu_detect");
             return detect.invokeInt(new Object[0]);
         } catch (UnsatisfiedLinkError | RuntimeException e) {
             return -1;

@@ -45,8 +45,7 @@ class MklDispatchTest {
     @Test
     void theEngineLoadsTheShimWhereItApplies() throws IOException {
         Runtime.engine();
-        String host = MklDispatch.reasonToSkip(System.getProperty("loupe.mkl"),
-                com.sun.jna.Platform.isLinux() && "x86-64".equals(com.sun.jna.Platform.ARCH), cpuInfo());
+        String host = MklDispatch.reasonToSkip(System.getProperty("loupe.mkl"), LoadedLibtorch.LINUX_X86_64, cpuInfo());
         String outcome = MklDispatch.enable();
         boolean bundled = MklDispatch.class.getClassLoader().getResource("linux-x86-64/lib" + MklDispatch.SHIM + ".so") != null;
         if (host != null) {
