@@ -7,6 +7,7 @@ import io.loupe.model.LanguageModel;
 import io.loupe.model.ModelLoader;
 import io.loupe.model.NativeMemory;
 import io.loupe.model.Runtime;
+import io.loupe.tensor.ConstantPages;
 import io.loupe.tensor.MklDispatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,6 +29,7 @@ final class BenchCommand implements Runnable {
         Console.info("bench: " + NativeMemory.tune());
         Runtime.engine();
         Console.info("bench: " + MklDispatch.report());
+        Console.info("bench: " + ConstantPages.keepMapped());
     }
 
     @picocli.CommandLine.Spec

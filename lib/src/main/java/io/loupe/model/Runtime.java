@@ -3,6 +3,7 @@ package io.loupe.model;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import io.loupe.tensor.ConstantPages;
 import io.loupe.tensor.MklDispatch;
 
 /**
@@ -22,7 +23,7 @@ public final class Runtime {
     /**
      * The PyTorch engine; sets DJL's offline switch first unless the caller already set it, keeps freed tensor memory
      * in the process ({@link NativeMemory}) and, before libtorch loads, lets MKL choose its kernels by the CPU's features
-     * ({@link MklDispatch}).
+     * ({@link MklDispatch}); once it has loaded, keeps libtorch's constants mapped ({@link ConstantPages}).
      */
     public static synchronized Engine engine() {
         if (System.getProperty("ai.djl.offline") == null) {
@@ -30,13 +31,16 @@ public final class Runtime {
         }
         NativeMemory.tune();
         MklDispatch.enable();
+        Engine engine;
         try {
-            return Engine.getEngine("PyTorch");
+            engine = Engine.getEngine("PyTorch");
         } catch (RuntimeException e) {
             throw new IllegalStateException("libtorch could not be loaded (" + e.getMessage() + "). The default build bundles the"
                     + " CPU libtorch; a -Pcuda build needs PYTORCH_LIBRARY_PATH set to a libtorch 2.7.1+cu128 lib directory,"
                     + " with PYTORCH_VERSION=2.7.1 and PYTORCH_FLAVOR=cu128", e);
         }
+        ConstantPages.keepMapped();
+        return engine;
     }
 
     /** A new root manager on {@code device}. */
