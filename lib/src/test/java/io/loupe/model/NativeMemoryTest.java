@@ -30,6 +30,11 @@ class NativeMemoryTest {
         assertEquals("MALLOC_TOP_PAD_ is set", NativeMemory.reasonToSkip(Map.of("MALLOC_TOP_PAD_", "0"), null, true));
         assertEquals("GLIBC_TUNABLES sets malloc", NativeMemory.reasonToSkip(Map.of("GLIBC_TUNABLES", "glibc.malloc.arena_max=2"), null, true));
         assertEquals("not Linux", NativeMemory.reasonToSkip(Map.of(), null, false));
+        // asking for huge pages leaves the thresholds to this class; any other malloc tunable is the user's choice
+        assertNull(NativeMemory.reasonToSkip(Map.of("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1"), null, true));
+        assertNull(NativeMemory.reasonToSkip(Map.of("GLIBC_TUNABLES", "glibc.pthread.rseq=0:glibc.malloc.hugetlb=1"), null, true));
+        assertEquals("GLIBC_TUNABLES sets malloc", NativeMemory.reasonToSkip(Map.of("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=0"), null, true));
+        assertEquals("GLIBC_TUNABLES sets malloc", NativeMemory.reasonToSkip(Map.of("GLIBC_TUNABLES", "glibc.malloc.hugetlbx=1"), null, true));
         assertEquals("LD_PRELOAD is set (another allocator?)", NativeMemory.reasonToSkip(Map.of("LD_PRELOAD", "/usr/lib/libjemalloc.so"), null, true));
         assertNull(NativeMemory.reasonToSkip(Map.of("LD_PRELOAD", " "), null, true));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeMemory.reasonToSkip(Map.of(), "off", true));
@@ -97,5 +102,14 @@ class NativeMemoryTest {
         String s = Files.readString(stat);
         String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
         return Long.parseLong(f[7]);   // field 10 (minflt) counted from field 3 (state)
+    }
+
+    @Test
+    void reportsWhetherHugePagesWereAskedFor() {
+        assertTrue(NativeMemory.hugePages("glibc.malloc.hugetlb=1").startsWith("huge pages asked for (glibc.malloc.hugetlb=1"));
+        assertTrue(NativeMemory.hugePages("glibc.pthread.rseq=0:glibc.malloc.hugetlb=2").startsWith("huge pages asked for (glibc.malloc.hugetlb=2"));
+        assertEquals("huge pages off (glibc.malloc.hugetlb=0)", NativeMemory.hugePages("glibc.malloc.hugetlb=0"));
+        assertTrue(NativeMemory.hugePages(null).startsWith("no huge pages asked for"));
+        assertTrue(NativeMemory.hugePages("glibc.malloc.hugetlbx=1").startsWith("no huge pages asked for"));
     }
 }
