@@ -121,33 +121,34 @@ public final class ConstantPages {
         return sum + b.get(b.capacity() - 1);
     }
 
-    /**
-     * Where {@code library} starts in this process: the start of its mapping at file offset 0 in {@code /proc/self/maps}
-     * lines ({@code start-end perms offset dev inode path}), or -1 when it is not mapped.
-     */
-    static long loadBase(List<String> maps, String library) {
-        for (String line : maps) {
+    /** One line of {@code /proc/self/maps} ({@code start-end perms offset dev inode path}): addresses {@code [start, end)}. */
+    private record Mapping(long start, long end, String perms, long offset, String path) {
+        /** The line parsed, or null for a line without a path (anonymous memory). */
+        static Mapping parse(String line) {
             String[] f = line.trim().split("\\s+", 6);
-            if (f.length == 6 && f[5].equals(library) && Long.parseLong(f[2], 16) == 0) {
-                return Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16);
+            if (f.length < 6) {
+                return null;
             }
+            int dash = f[0].indexOf('-');
+            return new Mapping(Long.parseUnsignedLong(f[0].substring(0, dash), 16), Long.parseUnsignedLong(f[0].substring(dash + 1), 16),
+                    f[1], Long.parseLong(f[2], 16), f[5]);
         }
-        return -1;
+    }
+
+    /** The mappings of {@code library} among {@code /proc/self/maps} lines. */
+    private static List<Mapping> mappings(List<String> maps, String library) {
+        return maps.stream().map(Mapping::parse).filter(m -> m != null && m.path().equals(library)).toList();
+    }
+
+    /** Where {@code library} starts in this process: the start of its mapping at file offset 0, or -1 when it is not mapped. */
+    static long loadBase(List<String> maps, String library) {
+        return mappings(maps, library).stream().filter(m -> m.offset() == 0).mapToLong(Mapping::start).findFirst().orElse(-1);
     }
 
     /** Whether one readable mapping of {@code library} in {@code /proc/self/maps} lines covers {@code [start, end)}. */
     static boolean readable(List<String> maps, String library, long start, long end) {
-        for (String line : maps) {
-            String[] f = line.trim().split("\\s+", 6);
-            if (f.length == 6 && f[5].equals(library) && f[1].charAt(0) == 'r') {
-                int dash = f[0].indexOf('-');
-                long from = Long.parseUnsignedLong(f[0].substring(0, dash), 16), to = Long.parseUnsignedLong(f[0].substring(dash + 1), 16);
-                if (Long.compareUnsigned(from, start) <= 0 && Long.compareUnsigned(end, to) <= 0) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        return mappings(maps, library).stream().anyMatch(m -> m.perms().charAt(0) == 'r'
+                && Long.compareUnsigned(m.start(), start) <= 0 && Long.compareUnsigned(end, m.end()) <= 0);
     }
 
     /**
